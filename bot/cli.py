@@ -1,0 +1,229 @@
+"""The ``rhythm`` command line: run, demo, migrate, org apply, import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.deps import Deps, build_deps
+from bot.domain.org import OrgSpec
+from bot.ingest import kpis as kpi_import
+from bot.ingest import roster as roster_import
+from bot.ingest.records import ImportFileError, RowError, read_records
+from bot.store import audit
+from bot.store import org as org_store
+from bot.store.migrate import upgrade
+
+app = typer.Typer(help="Rhythm: a contact-centre team leader's operating rhythm, in Slack.", no_args_is_help=True)
+org_app = typer.Typer(help="Teams, leads and targets as configuration.", no_args_is_help=True)
+import_app = typer.Typer(help="Import rosters and KPI figures from files.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+MAX_ERRORS_SHOWN = 200
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _with_db(settings: Settings, work: Callable[[Deps], Awaitable[T]]) -> T:
+    """Run ``work`` against a migrated database, disposing the engine afterwards."""
+
+    async def _run() -> T:
+        deps = build_deps(settings)
+        try:
+            await upgrade(deps.engine)
+            return await work(deps)
+        finally:
+            await deps.engine.dispose()
+
+    return asyncio.run(_run())
+
+
+def _print_errors(errors: list[RowError], path: Path) -> None:
+    err.print(f"[red]{path}: {len(errors)} bad row(s); nothing was imported.[/red]")
+    for e in errors[:MAX_ERRORS_SHOWN]:
+        err.print(f"  {path.name}:{e}", markup=False, highlight=False)
+    if len(errors) > MAX_ERRORS_SHOWN:
+        err.print(f"  …and {len(errors) - MAX_ERRORS_SHOWN} more")
+
+
+@app.command()
+def migrate(
+    database_url: Annotated[str | None, typer.Option(help="Overrides RHYTHM_DATABASE_URL.")] = None,
+) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    settings = _settings(database_url=database_url)
+
+    async def work(deps: Deps) -> None:
+        return None
+
+    _with_db(settings, work)
+    console.print("[green]Database is up to date.[/green]")
+
+
+@org_app.command("apply")
+def org_apply(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="org.yml")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan without changing anything.")] = False,
+) -> None:
+    """Create or update teams, leads, managers and targets from an org.yml; idempotent."""
+    try:
+        spec = OrgSpec.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+    except (yaml.YAMLError, ValidationError) as exc:
+        err.print(f"[red]{file} is not a valid org file:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+
+    async def work(deps: Deps) -> list[Any]:
+        async with deps.sessions() as session:
+            if dry_run:
+                return await org_store.plan_org(session, spec)
+            try:
+                changes = await org_store.apply_org(session, spec)
+            except ValueError as exc:
+                await session.rollback()
+                err.print(f"[red]{exc}[/red]; nothing was changed.")
+                raise typer.Exit(1) from None
+            if changes:
+                audit.record(session, actor="cli", action="org.apply", subject=str(file.name), changes=len(changes))
+            await session.commit()
+            return changes
+
+    changes = _with_db(_settings(), work)
+    if not changes:
+        console.print("No changes: the database already matches " + file.name)
+        return
+    for change in changes:
+        console.print(str(change), markup=False, highlight=False)
+    verb = "Would apply" if dry_run else "Applied"
+    console.print(f"[green]{verb} {len(changes)} change(s).[/green]")
+
+
+@import_app.command("roster")
+def import_roster(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON lines")],
+) -> None:
+    """Create or update people from a roster (email, name, team[, role, slack_user_id, external_id])."""
+    records = _read(file, roster_import.REQUIRED_COLUMNS)
+
+    async def work(deps: Deps) -> roster_import.RosterResult:
+        async with deps.sessions() as session:
+            result = await roster_import.import_roster(session, records)
+            if result.errors:
+                await session.rollback()
+                return result
+            audit.record(
+                session,
+                actor="cli",
+                action="roster.import",
+                subject=file.name,
+                created=len(result.created),
+                updated=len(result.updated),
+            )
+            await session.commit()
+            return result
+
+    result = _with_db(_settings(), work)
+    if result.errors:
+        _print_errors(result.errors, file)
+        raise typer.Exit(1)
+    console.print(
+        f"[green]Roster imported:[/green] {len(result.created)} created, {len(result.updated)} updated, "
+        f"{result.unchanged} unchanged."
+    )
+
+
+@import_app.command("kpis")
+def import_kpis(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON lines (.jsonl)")],
+    source: Annotated[str, typer.Option(help="Source name for rows without one (part of the upsert key).")] = "import",
+) -> None:
+    """Upsert KPI samples; a file with any bad row changes nothing."""
+    records = _read(file, kpi_import.REQUIRED_COLUMNS)
+
+    async def work(deps: Deps) -> tuple[int, list[RowError]]:
+        async with deps.sessions() as session:
+            with Progress(
+                TextColumn("[bold]Importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+                disable=len(records) < 5000,
+            ) as progress:
+                task = progress.add_task("kpis", total=len(records))
+                count, errors = await kpi_import.import_kpis(
+                    session, records, source=source, on_progress=lambda n: progress.advance(task, n)
+                )
+            if errors:
+                await session.rollback()
+                return 0, errors
+            audit.record(session, actor="cli", action="kpis.import", subject=file.name, rows=count)
+            await session.commit()
+            return count, []
+
+    count, errors = _with_db(_settings(), work)
+    if errors:
+        _print_errors(errors, file)
+        raise typer.Exit(1)
+    console.print(f"[green]Imported {count} KPI sample(s)[/green] from {file.name}.")
+
+
+def _read(file: Path, required: set[str]) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        return read_records(file, required)
+    except ImportFileError as exc:
+        err.print(f"[red]{file}: {exc}; nothing was imported.[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def run() -> None:
+    """Serve Slack (HTTP at /slack/events, or Socket Mode when SLACK_APP_TOKEN is set) and /healthz."""
+    from bot.server import serve
+
+    settings = _settings()
+    try:
+        settings.require_slack()
+    except ConfigError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(settings))
+
+
+@app.command()
+def demo(
+    database_url: Annotated[
+        str, typer.Option(help="Where the demo database goes (recreated each run).")
+    ] = "sqlite+aiosqlite:///./rhythm-demo.db",
+    out: Annotated[Path, typer.Option(help="Folder for each message's Block Kit JSON.")] = Path("demo-output"),
+) -> None:
+    """A demo campaign on embedded SQLite, driven through the real app path, with no Slack account."""
+    from bot.sandbox.demo import run_demo
+
+    settings = _settings(database_url=database_url)
+    asyncio.run(run_demo(settings, out=out, console=console))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,36 @@
+"""What listeners, jobs, the API and the CLI need, built once in the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.store.db import make_engine, make_session_factory
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+
+
+def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Deps:
+    engine = engine or make_engine(settings.database_url)
+    return Deps(settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock or SystemClock())
+
+
+def inject_deps(deps: Deps) -> Callable[..., Awaitable[None]]:
+    """Bolt global middleware: listeners declare ``deps: Deps`` and receive it by name."""
+
+    async def _inject(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["deps"] = deps
+        await next()
+
+    return _inject

@@ -1,0 +1,166 @@
+"""KPI aggregation and scorecards.
+
+The store hands over per-day sums (numerator, denominator, sample count) per metric; everything here is a
+ratio of those sums, so aggregating across agents and days never averages percentages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.domain.metrics import Aggregation, MetricDef, Rag, Target, rag
+from bot.domain.periods import DateRange
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+SPARK_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class DaySums:
+    """Sums of one metric's samples for one subject (team or agent) on one local day."""
+
+    metric_key: str
+    day: date
+    numerator: float
+    denominator: float
+    samples: int
+    ratio_sum: float = 0.0  # sum of each sample's numerator/denominator, for MEAN metrics
+
+
+@dataclass(frozen=True, slots=True)
+class Sums:
+    numerator: float = 0.0
+    denominator: float = 0.0
+    samples: int = 0
+    ratio_sum: float = 0.0
+
+    def __add__(self, other: Sums) -> Sums:
+        return Sums(
+            self.numerator + other.numerator,
+            self.denominator + other.denominator,
+            self.samples + other.samples,
+            self.ratio_sum + other.ratio_sum,
+        )
+
+
+def value_of(sums: Sums, metric: MetricDef) -> float | None:
+    """The displayed value of summed samples, or None when there is nothing to show."""
+    if sums.samples == 0:
+        return None
+    match metric.aggregation:
+        case Aggregation.SUM:
+            return sums.numerator
+        case Aggregation.RATIO:
+            return None if sums.denominator == 0 else sums.numerator / sums.denominator * metric.scale
+        case Aggregation.MEAN:
+            return sums.ratio_sum / sums.samples * metric.scale
+    raise AssertionError(metric.aggregation)  # pragma: no cover
+
+
+def index_days(rows: Iterable[DaySums]) -> dict[tuple[str, date], Sums]:
+    """Sums keyed by (metric, day); several rows for one key (e.g. two sources) are added."""
+    out: dict[tuple[str, date], Sums] = {}
+    for r in rows:
+        key = (r.metric_key, r.day)
+        out[key] = out.get(key, Sums()) + Sums(r.numerator, r.denominator, r.samples, r.ratio_sum)
+    return out
+
+
+def sum_days(index: Mapping[tuple[str, date], Sums], metric_key: str, days: DateRange) -> Sums:
+    total = Sums()
+    for i in range(days.days):
+        total = total + index.get((metric_key, days.start + timedelta(days=i)), Sums())
+    return total
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """Unicode sparkline; a day with no data is a thin dot so gaps stay visible."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return ""
+    lo, hi = min(present), max(present)
+    span = hi - lo
+    out = []
+    for v in values:
+        if v is None:
+            out.append("·")
+        elif span == 0:
+            out.append(SPARK_CHARS[len(SPARK_CHARS) // 2])
+        else:
+            out.append(SPARK_CHARS[round((v - lo) / span * (len(SPARK_CHARS) - 1))])
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricLine:
+    metric: MetricDef
+    value: float | None
+    target: Target | None
+    status: Rag
+    delta: float | None  # value minus the previous period's value (None: not comparable)
+    spark: str
+    has_previous: bool = True  # False: the previous period had no data at all
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    title: str  # "Team Alpha" or "Thandi Nkosi"
+    subtitle: str  # "today · Sun 22 Nov"
+    lines: tuple[MetricLine, ...]
+    team_size: int | None
+    data_up_to: datetime | None  # local time of the newest sample in the period
+    period_key: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def has_data(self) -> bool:
+        return any(line.value is not None for line in self.lines)
+
+
+def build_lines(
+    metrics: Sequence[MetricDef],
+    rows: Sequence[DaySums],
+    targets: Mapping[str, Target],
+    current: DateRange,
+    previous: DateRange,
+    *,
+    partial_day: bool = False,
+) -> tuple[MetricLine, ...]:
+    """One line per metric that has data in the window or a target, in catalogue order.
+
+    ``partial_day``: the current period is a single day still in progress, so a count (a SUM metric) would
+    be compared with a whole day; its change is left out rather than shown as a misleading drop.
+    """
+    spark_days = [current.end - timedelta(days=i) for i in range(SPARK_DAYS - 1, -1, -1)]
+    index = index_days(rows)
+    with_data = {key for key, _ in index}
+    lines = []
+    for m in sorted(metrics, key=lambda m: (m.position, m.key)):
+        if m.key not in with_data and m.key not in targets:
+            continue
+        value = value_of(sum_days(index, m.key, current), m)
+        prev = value_of(sum_days(index, m.key, previous), m)
+        daily = [value_of(index.get((m.key, d), Sums()), m) for d in spark_days]
+        target = targets.get(m.key)
+        lines.append(
+            MetricLine(
+                metric=m,
+                value=value,
+                target=target,
+                status=rag(value, target, higher_is_better=m.higher_is_better),
+                delta=None
+                if value is None or prev is None or (partial_day and m.aggregation is Aggregation.SUM)
+                else value - prev,
+                spark=sparkline(daily),
+                has_previous=prev is not None,
+            )
+        )
+    return tuple(lines)
+
+
+def window_for(current: DateRange, previous: DateRange) -> DateRange:
+    """Every local day a scorecard needs: the previous period, the current one and the sparkline."""
+    spark_start = current.end - timedelta(days=SPARK_DAYS - 1)
+    return DateRange(min(previous.start, spark_start, current.start), current.end)

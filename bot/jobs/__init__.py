@@ -1,0 +1,1 @@
+"""Time-triggered entry points (scheduled snapshots, huddles, reminders) — built from team settings in the DB."""

@@ -1,0 +1,1 @@
+"""Compositions shared by handlers, jobs, the API and the CLI: load → decide → render."""

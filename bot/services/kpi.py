@@ -1,0 +1,139 @@
+"""/kpi: who is asking, what they may see, and the scorecard they get."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.blocks.kpi import render_scorecard, render_text
+from bot.deps import Deps
+from bot.domain.access import (
+    UNKNOWN_USER,
+    Actor,
+    check_can_post,
+    check_view_member,
+    check_view_team,
+)
+from bot.domain.commands import KPI_HELP, KpiQuery, KpiSubject, parse_kpi_command
+from bot.domain.errors import UserFacingError
+from bot.domain.kpi import Scorecard, build_lines, window_for
+from bot.domain.models import MemberInfo, TeamInfo
+from bot.domain.periods import PERIOD_LABELS, PeriodKind, period_range, previous_range
+from bot.store import kpis, org
+
+
+async def answer_kpi_command(deps: Deps, *, user_id: str, text: str) -> dict[str, Any]:
+    """The reply payload for ``/kpi TEXT`` from ``user_id``: ``text``, ``blocks`` and ``response_type``."""
+    query = parse_kpi_command(text)
+    if query.subject is KpiSubject.HELP:
+        return {**render_text(KPI_HELP), "response_type": "ephemeral"}
+    async with deps.sessions() as session:
+        actor = await org.load_actor(session, slack_user_id=user_id)
+        if actor is None:
+            raise UserFacingError(UNKNOWN_USER)
+        card = await _scorecard_for(deps, session, actor, query)
+    payload = render_scorecard(card)
+    return {**payload, "response_type": "in_channel" if query.post else "ephemeral"}
+
+
+async def _scorecard_for(deps: Deps, session: AsyncSession, actor: Actor, query: KpiQuery) -> Scorecard:
+    if query.subject is KpiSubject.TEAM:
+        team = await _resolve_team(session, actor, query.team_key)
+        check_view_team(actor, team.id, team.name)
+        if query.post:
+            check_can_post(actor)
+        return await team_scorecard(deps, session, team, query.period)
+    if query.subject is KpiSubject.ME:
+        member = await org.member_by_id(session, actor.member_id)
+        assert member is not None  # the actor was just loaded in this session
+    else:
+        member = await org.member_by(session, slack_user_id=query.slack_user_id, email=query.email)
+        if member is None:
+            who = f"<@{query.slack_user_id}>" if query.slack_user_id else query.email
+            raise UserFacingError(f"{who} isn't on any Rhythm roster, so I have no figures for them.")
+        check_view_member(actor, member.id, member.team_id, member.name)
+    return await member_scorecard(deps, session, member, query.period)
+
+
+async def _resolve_team(session: AsyncSession, actor: Actor, team_key: str | None) -> TeamInfo:
+    if team_key is not None:
+        team = await org.team_by_key(session, team_key)
+        if team is None:
+            raise UserFacingError(f"I don't know a team called `{team_key}`." + await _team_hint(session, actor))
+        return team
+    if actor.team_id is not None:
+        team_id = actor.team_id
+    elif len(actor.oversees) == 1:
+        (team_id,) = actor.oversees
+    elif actor.oversees:
+        raise UserFacingError(
+            "You look after several teams — name one, e.g. `/kpi team KEY`." + await _team_hint(session, actor)
+        )
+    else:
+        raise UserFacingError("You're not on a team yet — name one, e.g. `/kpi team KEY`, or ask an admin to add you.")
+    team = await org.team_by_id(session, team_id)
+    assert team is not None
+    return team
+
+
+async def _team_hint(session: AsyncSession, actor: Actor) -> str:
+    ids = set(actor.oversees) | ({actor.team_id} if actor.team_id else set())
+    teams = await org.teams_by_ids(session, ids)
+    return (" Your teams: " + ", ".join(f"`{t.key}`" for t in teams) + ".") if teams else ""
+
+
+def _subtitle(kind: PeriodKind, days: str) -> str:
+    return f"{PERIOD_LABELS[kind]} · {days}"
+
+
+async def team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind) -> Scorecard:
+    today = deps.clock.now().astimezone(team.tz).date()
+    current = period_range(kind, today)
+    previous = previous_range(kind, current)
+    rows = await kpis.day_sums(session, days=window_for(current, previous), team_id=team.id)
+    lines = build_lines(
+        await org.load_metrics(session),
+        rows,
+        await org.load_targets(session, team.id),
+        current,
+        previous,
+        partial_day=kind is PeriodKind.TODAY,
+    )
+    up_to = await kpis.latest_sample_end(session, days=current, team_id=team.id)
+    return Scorecard(
+        title=team.name,
+        subtitle=_subtitle(kind, current.describe()),
+        lines=lines,
+        team_size=await org.team_size(session, team.id),
+        data_up_to=up_to.astimezone(team.tz) if up_to else None,
+        period_key=kind.value,
+    )
+
+
+async def member_scorecard(deps: Deps, session: AsyncSession, member: MemberInfo, kind: PeriodKind) -> Scorecard:
+    team = await org.team_by_id(session, member.team_id) if member.team_id else None
+    tz = team.tz if team else ZoneInfo(deps.settings.default_timezone)
+    today = deps.clock.now().astimezone(tz).date()
+    current = period_range(kind, today)
+    previous = previous_range(kind, current)
+    rows = await kpis.day_sums(session, days=window_for(current, previous), member_id=member.id)
+    targets = await org.load_targets(session, team.id) if team else {}
+    lines = build_lines(
+        await org.load_metrics(session),
+        rows,
+        targets,
+        current,
+        previous,
+        partial_day=kind is PeriodKind.TODAY,
+    )
+    up_to = await kpis.latest_sample_end(session, days=current, member_id=member.id)
+    return Scorecard(
+        title=member.name + (f" ({team.name})" if team else ""),
+        subtitle=_subtitle(kind, current.describe()),
+        lines=lines,
+        team_size=None,
+        data_up_to=up_to.astimezone(tz) if up_to else None,
+        period_key=kind.value,
+    )

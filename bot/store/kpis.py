@@ -1,0 +1,112 @@
+"""KPI samples: idempotent bulk upsert, and per-day sums for scorecards (one indexed range scan)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.domain.kpi import DaySums
+from bot.domain.periods import DateRange
+from bot.store.tables import KpiSample, Metric, utcnow
+
+# Rows per INSERT statement: stays under SQLite's 32,766 bound-parameter limit (12 columns a row).
+CHUNK = 2000
+_UPDATED = ("numerator", "denominator", "member_id", "team_id", "day", "ingested_at")
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert or update samples keyed by (metric, subject, period, source). Caller commits.
+
+    Each row has metric_id, subject, member_id, team_id, day, period_start, period_end, numerator,
+    denominator, source.
+    """
+    if not rows:
+        return 0
+    insert = _insert(session.get_bind().dialect.name)
+    now = utcnow()
+    for i in range(0, len(rows), CHUNK):
+        chunk = [{**r, "ingested_at": now} for r in rows[i : i + CHUNK]]
+        stmt = insert(KpiSample).values(chunk)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["metric_id", "subject", "period_start", "period_end", "source"],
+            set_={c: getattr(stmt.excluded, c) for c in _UPDATED},
+        )
+        await session.execute(stmt)
+    return len(rows)
+
+
+async def day_sums(
+    session: AsyncSession, *, days: DateRange, team_id: int | None = None, member_id: int | None = None
+) -> list[DaySums]:
+    """Per metric and local day: sums over agents' samples, or the team-level samples where a metric has none.
+
+    Agent samples and team-level samples of one metric would count the same work twice, so a team scorecard
+    uses team-level figures only for metrics no agent sample covers in the window.
+    """
+    if (team_id is None) == (member_id is None):
+        raise ValueError("give exactly one of team_id and member_id")
+    is_team_level = col(KpiSample.member_id).is_(None)
+    ratio = case(
+        (col(KpiSample.denominator) != 0, col(KpiSample.numerator) / cast(col(KpiSample.denominator), Float)),
+        else_=0.0,
+    )
+    query = (
+        select(
+            col(Metric.key),
+            col(KpiSample.day),
+            is_team_level.label("team_level"),
+            func.sum(col(KpiSample.numerator)),
+            func.sum(col(KpiSample.denominator)),
+            func.count(),
+            func.sum(ratio),
+        )
+        .join(Metric, col(Metric.id) == KpiSample.metric_id)
+        .where(col(KpiSample.day) >= days.start, col(KpiSample.day) <= days.end)
+        .group_by(col(Metric.key), col(KpiSample.day), is_team_level)
+    )
+    query = (
+        query.where(col(KpiSample.team_id) == team_id)
+        if team_id is not None
+        else query.where(col(KpiSample.member_id) == member_id)
+    )
+    result = (await session.execute(query)).all()
+    return _prefer_agent_level(
+        (key, day, bool(team_level), float(n or 0), float(d or 0), int(c), float(r or 0))
+        for key, day, team_level, n, d, c, r in result
+    )
+
+
+def _prefer_agent_level(rows: Iterable[tuple[Any, ...]]) -> list[DaySums]:
+    rows = list(rows)
+    with_agent_rows = {key for key, _, team_level, *_ in rows if not team_level}
+    return [
+        DaySums(key, day, n, d, c, r)
+        for key, day, team_level, n, d, c, r in rows
+        if not team_level or key not in with_agent_rows
+    ]
+
+
+async def latest_sample_end(
+    session: AsyncSession, *, days: DateRange, team_id: int | None = None, member_id: int | None = None
+) -> datetime | None:
+    """End of the newest period in the window: "data up to 14:30"."""
+    query = select(func.max(col(KpiSample.period_end))).where(
+        col(KpiSample.day) >= days.start, col(KpiSample.day) <= days.end
+    )
+    query = (
+        query.where(col(KpiSample.team_id) == team_id)
+        if team_id is not None
+        else query.where(col(KpiSample.member_id) == member_id)
+    )
+    value: datetime | None = (await session.execute(query)).scalar_one()
+    return value

@@ -1,0 +1,221 @@
+"""Org repository: teams, people, oversight, metrics and targets; applying org.yml idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.domain.access import Actor, Role
+from bot.domain.metrics import DEFAULT_METRICS, Aggregation, MetricDef, Unit
+from bot.domain.metrics import Target as TargetBand
+from bot.domain.models import MemberInfo, TeamInfo
+from bot.domain.org import TEAM_FIELDS, Change, OrgSpec, plan, team_fields
+from bot.store.tables import Member, Metric, Target, Team, TeamOversight, pk
+
+
+def team_info(row: Team) -> TeamInfo:
+    assert row.id is not None
+    return TeamInfo(row.id, row.key, row.name, row.channel_id, row.timezone)
+
+
+def member_info(row: Member) -> MemberInfo:
+    assert row.id is not None
+    return MemberInfo(row.id, row.name, row.email, Role(row.role), row.team_id, row.slack_user_id)
+
+
+def metric_def(row: Metric) -> MetricDef:
+    return MetricDef(
+        row.key,
+        row.label,
+        Unit(row.unit),
+        row.higher_is_better,
+        Aggregation(row.aggregation),
+        row.scale,
+        row.position,
+    )
+
+
+async def load_actor(session: AsyncSession, *, slack_user_id: str) -> Actor | None:
+    member = (
+        await session.execute(select(Member).where(col(Member.slack_user_id) == slack_user_id, col(Member.active)))
+    ).scalar_one_or_none()
+    if member is None or member.id is None:
+        return None
+    teams = (
+        await session.execute(select(col(TeamOversight.team_id)).where(col(TeamOversight.member_id) == member.id))
+    ).scalars()
+    return Actor(member.id, member.name, Role(member.role), member.team_id, frozenset(teams))
+
+
+async def team_by_key(session: AsyncSession, key: str) -> TeamInfo | None:
+    row = (await session.execute(select(Team).where(col(Team.key) == key))).scalar_one_or_none()
+    return team_info(row) if row else None
+
+
+async def team_by_id(session: AsyncSession, team_id: int) -> TeamInfo | None:
+    row = await session.get(Team, team_id)
+    return team_info(row) if row else None
+
+
+async def teams_by_ids(session: AsyncSession, ids: set[int]) -> list[TeamInfo]:
+    rows = (await session.execute(select(Team).where(col(Team.id).in_(ids)).order_by(col(Team.key)))).scalars()
+    return [team_info(r) for r in rows]
+
+
+async def member_by(
+    session: AsyncSession, *, slack_user_id: str | None = None, email: str | None = None
+) -> MemberInfo | None:
+    query = select(Member).where(col(Member.active))
+    query = (
+        query.where(col(Member.slack_user_id) == slack_user_id)
+        if slack_user_id
+        else query.where(col(Member.email) == email)
+    )
+    row = (await session.execute(query)).scalar_one_or_none()
+    return member_info(row) if row else None
+
+
+async def member_by_id(session: AsyncSession, member_id: int) -> MemberInfo | None:
+    row = await session.get(Member, member_id)
+    return member_info(row) if row else None
+
+
+async def team_size(session: AsyncSession, team_id: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(Member)
+        .where(col(Member.team_id) == team_id, col(Member.active), col(Member.role) == "agent")
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def load_metrics(session: AsyncSession) -> list[MetricDef]:
+    rows = (await session.execute(select(Metric))).scalars()
+    return [metric_def(r) for r in rows]
+
+
+async def load_targets(session: AsyncSession, team_id: int) -> dict[str, TargetBand]:
+    query = (
+        select(col(Metric.key), col(Target.green), col(Target.amber))
+        .join(Metric, col(Metric.id) == Target.metric_id)
+        .where(col(Target.team_id) == team_id)
+    )
+    return {key: TargetBand(green, amber) for key, green, amber in (await session.execute(query)).all()}
+
+
+async def ensure_default_metrics(session: AsyncSession) -> None:
+    existing = set((await session.execute(select(col(Metric.key)))).scalars())
+    for m in DEFAULT_METRICS:
+        if m.key not in existing:
+            session.add(_metric_row(m.key, _metric_fields(m)))
+
+
+def _metric_fields(m: MetricDef) -> dict[str, Any]:
+    return {
+        "label": m.label,
+        "unit": m.unit.value,
+        "higher_is_better": m.higher_is_better,
+        "aggregation": m.aggregation.value,
+        "scale": m.scale,
+        "position": m.position,
+    }
+
+
+def _metric_row(key: str, fields: dict[str, Any]) -> Metric:
+    return Metric(key=key, **fields)
+
+
+async def _state(session: AsyncSession) -> dict[str, Any]:
+    teams = {t.key: t for t in (await session.execute(select(Team))).scalars()}
+    people = {m.email: m for m in (await session.execute(select(Member))).scalars()}
+    metrics = {m.key: m for m in (await session.execute(select(Metric))).scalars()}
+    team_key = {t.id: k for k, t in teams.items()}
+    email = {m.id: e for e, m in people.items()}
+    metric_key = {m.id: k for k, m in metrics.items()}
+    targets = {
+        (team_key[t.team_id], metric_key[t.metric_id]): t for t in (await session.execute(select(Target))).scalars()
+    }
+    links = {
+        (team_key[o.team_id], email[o.member_id]) for o in (await session.execute(select(TeamOversight))).scalars()
+    }
+    return {"teams": teams, "people": people, "metrics": metrics, "targets": targets, "links": links}
+
+
+async def plan_org(session: AsyncSession, spec: OrgSpec) -> list[Change]:
+    s = await _state(session)
+    team_key_by_id = {t.id: k for k, t in s["teams"].items()}
+    return plan(
+        spec,
+        teams={k: {f: getattr(t, f) for f in TEAM_FIELDS} for k, t in s["teams"].items()},
+        people={
+            e: {
+                "name": m.name,
+                "slack_user_id": m.slack_user_id,
+                "role": m.role,
+                "team_key": team_key_by_id.get(m.team_id),
+            }
+            for e, m in s["people"].items()
+        },
+        targets={k: (t.green, t.amber) for k, t in s["targets"].items()},
+        oversight=s["links"],
+        metrics={k: _metric_fields(metric_def(m)) for k, m in s["metrics"].items()},
+    )
+
+
+async def apply_org(session: AsyncSession, spec: OrgSpec) -> list[Change]:
+    """Make the database match ``spec``; returns what changed (empty when it already did). Caller commits."""
+    await ensure_default_metrics(session)
+    await session.flush()
+    changes = await plan_org(session, spec)
+    if not changes:
+        return []
+    s = await _state(session)
+    for m in spec.metrics:
+        row = s["metrics"].get(m.key) or _metric_row(m.key, {})
+        for k, v in m.model_dump(exclude={"key"}).items():
+            setattr(row, k, v.value if hasattr(v, "value") else v)
+        session.add(row)
+    teams: dict[str, Team] = s["teams"]
+    for t in spec.teams:
+        row = teams.get(t.key) or Team(key=t.key, name=t.name, timezone=spec.team_tz(t))
+        for k, v in team_fields(spec, t).items():
+            setattr(row, k, v)
+        session.add(row)
+        teams[t.key] = row
+    await session.flush()
+    metric_ids = {m.key: pk(m) for m in (await session.execute(select(Metric))).scalars()}
+    for t in spec.teams:
+        for metric_key, tg in t.targets.items():
+            if metric_key not in metric_ids:
+                raise ValueError(f"team {t.key}: unknown metric {metric_key!r} in targets")
+            row = s["targets"].get((t.key, metric_key)) or Target(
+                team_id=pk(teams[t.key]), metric_id=metric_ids[metric_key], green=0, amber=0
+            )
+            row.green, row.amber = tg.green, tg.amber
+            session.add(row)
+    people: dict[str, Member] = s["people"]
+    for p in spec.people:
+        row = people.get(p.email) or Member(email=p.email, name=p.name)
+        row.name, row.slack_user_id, row.role = p.name, p.slack_user_id, p.role.value
+        row.team_id = teams[p.team].id if p.team else None
+        row.active = True
+        session.add(row)
+        people[p.email] = row
+    await session.flush()
+    desired = spec.oversight()
+    managed = {t.key for t in spec.teams}
+    for team_key, email in desired - s["links"]:
+        session.add(TeamOversight(team_id=pk(teams[team_key]), member_id=pk(people[email])))
+    for team_key, email in s["links"] - desired:
+        if team_key in managed:
+            await session.execute(
+                delete(TeamOversight).where(
+                    col(TeamOversight.team_id) == teams[team_key].id,
+                    col(TeamOversight.member_id) == people[email].id,
+                )
+            )
+    await session.flush()
+    return changes

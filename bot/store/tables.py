@@ -1,0 +1,156 @@
+"""SQLModel tables (``table=True`` classes live only here). Timestamps are timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which has no time zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _HasId(Protocol):
+    id: int | None
+
+
+def pk(row: _HasId) -> int:
+    """A row's primary key, which exists once the row has been flushed."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet (flush the session first)")
+    return row.id
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    channel_id: str | None = Field(default=None, max_length=32)
+    timezone: str = Field(max_length=64)
+    working_days: str = Field(default="mon,tue,wed,thu,fri", max_length=64)
+    holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    snapshot_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    huddle_time: str | None = Field(default=None, max_length=5)
+    privacy_mode: str = Field(default="names", max_length=16)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=200)
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    external_id: str | None = Field(default=None, max_length=128, unique=True, index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    role: str = Field(default="agent", max_length=16)
+    active: bool = Field(default=True)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class TeamOversight(SQLModel, table=True):
+    """A lead or manager responsible for a team (a manager oversees several)."""
+
+    __tablename__ = "team_oversight"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True, index=True)
+
+
+class Metric(SQLModel, table=True):
+    __tablename__ = "metric"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True, index=True)
+    label: str = Field(max_length=100)
+    unit: str = Field(max_length=16)
+    higher_is_better: bool = True
+    aggregation: str = Field(max_length=16)
+    scale: float = 1.0
+    position: int = 100
+
+
+class Target(SQLModel, table=True):
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("team_id", "metric_id", name="uq_target_team_metric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    metric_id: int = Field(foreign_key="metric.id")
+    green: float
+    amber: float
+
+
+class KpiSample(SQLModel, table=True):
+    """One measured figure for an agent or a whole team over a period.
+
+    ``subject`` ("m:<member id>" or "t:<team id>") is the non-null half of the upsert key, since NULLs never
+    collide in a unique constraint. ``day`` is the team's local date of ``period_start``; ``team_id`` is the
+    subject's team at ingest time, so a team scorecard is one indexed range scan.
+    """
+
+    __tablename__ = "kpi_sample"
+    __table_args__ = (
+        UniqueConstraint("metric_id", "subject", "period_start", "period_end", "source", name="uq_kpi_sample"),
+        Index("ix_kpi_sample_team_day", "team_id", "day", "metric_id"),
+        Index("ix_kpi_sample_member_day", "member_id", "day"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    metric_id: int = Field(foreign_key="metric.id")
+    subject: str = Field(max_length=32)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    team_id: int = Field(foreign_key="team.id")
+    day: date
+    period_start: datetime = _ts(nullable=False)
+    period_end: datetime = _ts(nullable=False)
+    numerator: float
+    denominator: float
+    source: str = Field(default="import", max_length=64)
+    ingested_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which subject, when. Append-only; details carry no personal data beyond ids."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, default=utcnow, index=True)
+    actor: str = Field(max_length=128)  # "slack:U123", "cli", "api:<key name>"
+    action: str = Field(max_length=64, index=True)
+    subject: str = Field(max_length=128)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
