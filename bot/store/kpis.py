@@ -9,19 +9,23 @@ from typing import Any
 from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from bot.domain.kpi import DaySums
 from bot.domain.periods import DateRange
 from bot.store.tables import KpiSample, Metric, utcnow
 
-# Rows per INSERT statement: stays under SQLite's 32,766 bound-parameter limit (12 columns a row).
-CHUNK = 2000
+# Rows per executemany batch; SQLAlchemy packs each batch into multi-row INSERTs ("insertmanyvalues").
+CHUNK = 5000
+_KEY = ["metric_id", "subject", "period_start", "period_end", "source"]
 _UPDATED = ("numerator", "denominator", "member_id", "team_id", "day", "ingested_at")
 
 
-def _insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _upsert_statement(dialect: str) -> Any:
+    """One cached single-row INSERT … ON CONFLICT DO UPDATE; executemany supplies the rows."""
+    table = SQLModel.metadata.tables[KpiSample.__tablename__]  # Core, not the ORM bulk path: no identities to track
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return stmt.on_conflict_do_update(index_elements=_KEY, set_={c: stmt.excluded[c] for c in _UPDATED})
 
 
 async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
@@ -32,16 +36,11 @@ async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     """
     if not rows:
         return 0
-    insert = _insert(session.get_bind().dialect.name)
+    conn = await session.connection()
+    stmt = _upsert_statement(conn.dialect.name)
     now = utcnow()
     for i in range(0, len(rows), CHUNK):
-        chunk = [{**r, "ingested_at": now} for r in rows[i : i + CHUNK]]
-        stmt = insert(KpiSample).values(chunk)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["metric_id", "subject", "period_start", "period_end", "source"],
-            set_={c: getattr(stmt.excluded, c) for c in _UPDATED},
-        )
-        await session.execute(stmt)
+        await conn.execute(stmt, [{**r, "ingested_at": now} for r in rows[i : i + CHUNK]])
     return len(rows)
 
 

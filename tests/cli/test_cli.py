@@ -1,0 +1,157 @@
+"""The rhythm command line, as an operator runs it: org apply, imports, config errors, the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.store.db import make_engine
+from bot.store.tables import KpiSample, Member
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def run(cli_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RHYTHM_DATABASE_URL", cli_db_url)
+    monkeypatch.setenv("COLUMNS", "200")  # keep rich from wrapping the lines the tests read
+    monkeypatch.chdir(tmp_path)  # no stray .env or database in the repo
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def _count(url: str, table: type) -> int:
+    async def count() -> int:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
+
+
+def test_org_apply_then_again_changes_nothing(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("org", "apply", str(EXAMPLES / "org.yml"))
+    assert code == 0, out
+    assert "+ team alpha" in out and "Applied" in out
+    code, out = run("org", "apply", str(EXAMPLES / "org.yml"))
+    assert code == 0 and "No changes" in out
+
+
+def test_org_apply_dry_run_changes_nothing(run, cli_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("org", "apply", "--dry-run", str(EXAMPLES / "org.yml"))
+    assert code == 0 and "Would apply" in out
+    assert _count(cli_db_url, Member) == 0
+
+
+def test_invalid_org_file_is_explained(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "org.yml"
+    bad.write_text("teams:\n  - {key: alpha, name: A, timezone: Mars/Base}\n")
+    code, out = run("org", "apply", str(bad))
+    assert code == 1 and "unknown time zone 'Mars/Base'" in out
+
+
+def test_roster_and_kpis_import(run, cli_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    assert run("org", "apply", str(EXAMPLES / "org.yml"))[0] == 0
+    code, out = run("import", "roster", str(EXAMPLES / "roster.csv"))
+    assert code == 0 and "3 created" in out
+    assert "0 created, 0 updated, 3 unchanged" in run("import", "roster", str(EXAMPLES / "roster.csv"))[1]
+    code, out = run("import", "kpis", str(EXAMPLES / "kpis.csv"))
+    assert code == 0 and "Imported 5 KPI sample(s)" in out
+    assert run("import", "kpis", str(EXAMPLES / "kpis.csv"))[0] == 0  # idempotent upsert
+    assert _count(cli_db_url, KpiSample) == 5
+
+
+def test_bad_kpi_file_changes_nothing_and_lists_every_bad_row(run, cli_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    run("import", "roster", str(EXAMPLES / "roster.csv"))
+    bad = tmp_path / "kpis.csv"
+    bad.write_text(
+        "metric,subject,date,numerator,denominator\n"
+        "csat,thandi.nkosi@example.com,2026-11-20,18,20\n"  # fine, but must not be written
+        "csatt,thandi.nkosi@example.com,2026-11-20,18,20\n"
+        "csat,nobody@example.com,2026-11-20,18,20\n"
+        "csat,thandi.nkosi@example.com,20/11/2026,18,20\n"
+        "csat,thandi.nkosi@example.com,2026-11-21,18,0\n"
+        "csat,thandi.nkosi@example.com,2026-11-22,lots,20\n"
+        "csat,thandi.nkosi@example.com,2026-11-20,1,2\n"
+    )
+    code, out = run("import", "kpis", str(bad))
+    assert code == 1
+    assert "6 bad row(s); nothing was imported" in out
+    for expected in (
+        "kpis.csv:line 3: unknown metric 'csatt'",
+        "kpis.csv:line 4: unknown subject 'nobody@example.com'",
+        "kpis.csv:line 5: date '20/11/2026' is not YYYY-MM-DD",
+        "kpis.csv:line 6: csat is a rate: denominator must be a positive number",
+        "kpis.csv:line 7: numerator 'lots' is not a number",
+        "kpis.csv:line 8: repeats line 2",
+    ):
+        assert expected in out
+    assert _count(cli_db_url, KpiSample) == 0
+
+
+def test_kpis_as_json_lines(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    run("import", "roster", str(EXAMPLES / "roster.csv"))
+    lines = tmp_path / "kpis.jsonl"
+    lines.write_text(
+        json.dumps({"metric": "csat", "subject": "ZD-1001", "date": "2026-11-20", "numerator": 9, "denominator": 10})
+        + "\nnot json\n"
+    )
+    code, out = run("import", "kpis", str(lines))
+    assert code == 1 and "line 2: not valid JSON" in out
+    lines.write_text(lines.read_text().splitlines()[0] + "\n")
+    assert run("import", "kpis", str(lines))[0] == 0
+
+
+def test_missing_columns_are_named(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "roster.csv"
+    bad.write_text("email,name\nx@example.com,X\n")
+    code, out = run("import", "roster", str(bad))
+    assert code == 1 and "missing column(s): team" in out
+
+
+def test_malformed_setting_is_named(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RHYTHM_DEFAULT_TIMEZONE", "Mars/Base")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
+    code, out = run("migrate")
+    assert code == 2
+    assert "RHYTHM_DEFAULT_TIMEZONE: unknown time zone 'Mars/Base'" in out
+    assert "SLACK_BOT_TOKEN: must be a bot token starting with 'xoxb-'" in out
+
+
+def test_run_without_slack_credentials_names_them(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code, out = run("run")
+    assert code == 2 and "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET" in out
+
+
+def test_demo_runs_the_real_app_path_and_writes_block_kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "--out", "out"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Team Alpha — Chat" in result.output
+    assert "you can only see your own team's scorecard" in result.output
+    assert "auth.test" in result.output  # the Bolt app's Web API call reached the local recorder
+    files = sorted((tmp_path / "out").glob("*.json"))
+    assert len(files) == 9
+    first = json.loads(files[0].read_text())
+    assert first["blocks"][0]["type"] == "header"
