@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import httpx
+import pytest
 
 from bot.api.app import create_asgi_app
-from bot.deps import Deps
+from bot.app import create_bolt_app
+from bot.config import ConfigError, Settings
+from bot.deps import Deps, build_deps
 from bot.store.db import make_engine
 
 
@@ -32,3 +35,12 @@ async def test_healthz_503_when_database_is_unreachable(deps: Deps) -> None:
 async def test_openapi_docs_are_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     assert "/healthz" in (await client.get("/openapi.json")).json()["paths"]
+
+
+def test_socket_mode_needs_no_signing_secret_but_http_does() -> None:
+    socket = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1", database_url="sqlite://")
+    assert socket.require_slack() == ("xoxb-1", None)
+    assert create_bolt_app(build_deps(socket)) is not None
+    http = Settings(_env_file=None, slack_bot_token="xoxb-1", database_url="sqlite://")
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        create_bolt_app(build_deps(http))
