@@ -56,6 +56,27 @@ class Settings(BaseSettings):
     # Seconds /kpi may spend computing before it acks with "working on it" and answers via response_url.
     ack_budget_seconds: float = Field(default=2.0, gt=0, lt=3)
 
+    # Delivery (the outbox worker).
+    admin_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{4,}$")  # where failures are reported
+    channel_rate_per_second: float = Field(default=1.0, gt=0)  # Slack: about 1 message/s per channel
+    workspace_rate_per_second: float = Field(default=10.0, gt=0)  # our own cap across all channels
+    delivery_max_attempts: int = Field(default=12, ge=1)  # then the message is marked failed
+
+    # Scheduling and reports.
+    managers_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{4,}$")  # end-of-day campaign report
+    campaign_report_time: str = Field(default="17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    misfire_grace_seconds: int = Field(default=900, ge=0)  # a slot missed by longer is logged, not posted late
+    stale_after_minutes: int = Field(default=180, ge=1)  # KPI data older than this is flagged as stale
+
+    # Ingest API.
+    api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    api_max_batch: int = Field(default=10_000, ge=1)
+
+    # Zendesk Support pull connector (off unless a subdomain is set).
+    zendesk_subdomain: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, v: SecretStr | None) -> SecretStr | None:

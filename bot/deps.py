@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,12 +13,31 @@ from bot.config import Settings
 from bot.store.db import make_engine, make_session_factory
 
 
+class Signal:
+    """A synchronous notification hook: services say "something is queued", the delivery worker listens."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def connect(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def disconnect(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def send(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
+    outbox_ready: Signal = field(default_factory=Signal)
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Deps:

@@ -33,7 +33,7 @@ NOW = datetime(2026, 11, 18, 14, 30, tzinfo=ZoneInfo("Africa/Johannesburg"))
 
 
 def pytest_report_header() -> str:
-    return f"database: {'PostgreSQL ' + PG_URL.split('@')[-1] if PG_URL else 'SQLite (in memory)'}"
+    return f"database: {'PostgreSQL ' + PG_URL.split('@')[-1] if PG_URL else 'SQLite (a file per test)'}"
 
 
 async def reset_postgres(url: str) -> None:
@@ -48,8 +48,10 @@ async def reset_postgres(url: str) -> None:
 
 
 @pytest.fixture
-def db_url() -> str:
-    return PG_URL or "sqlite+aiosqlite://"
+def db_url(tmp_path: Path) -> str:
+    # A file, not ":memory:": an in-memory database lives on one shared connection, so concurrent sessions
+    # would not be isolated from each other as they are in production.
+    return PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'rhythm.db'}"
 
 
 @pytest.fixture

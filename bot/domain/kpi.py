@@ -164,3 +164,13 @@ def window_for(current: DateRange, previous: DateRange) -> DateRange:
     """Every local day a scorecard needs: the previous period, the current one and the sparkline."""
     spark_start = current.end - timedelta(days=SPARK_DAYS - 1)
     return DateRange(min(previous.start, spark_start, current.start), current.end)
+
+
+def staleness_note(data_up_to: datetime | None, now: datetime, max_age: timedelta) -> str | None:
+    """A warning when the newest figure is older than ``max_age``: a scorecard must not pass off old data."""
+    if data_up_to is None or now - data_up_to <= max_age:
+        return None
+    age = now - data_up_to
+    hours, minutes = divmod(int(age.total_seconds()) // 60, 60)
+    ago = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return f"⚠️ Stale data: the newest figure is {ago} old — check the KPI feed."

@@ -29,3 +29,14 @@ class MemberInfo:
     role: Role
     team_id: int | None
     slack_user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSchedule:
+    """A team with what its scheduled posts need: calendar and local posting times ("HH:MM")."""
+
+    team: TeamInfo
+    working_days: str  # "mon,tue,wed,thu,fri"
+    holidays: tuple[str, ...]  # ISO dates
+    snapshot_times: tuple[str, ...]
+    huddle_time: str | None

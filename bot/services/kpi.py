@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from bot.domain.access import (
 )
 from bot.domain.commands import KPI_HELP, KpiQuery, KpiSubject, parse_kpi_command
 from bot.domain.errors import UserFacingError
-from bot.domain.kpi import Scorecard, build_lines, window_for
+from bot.domain.kpi import Scorecard, build_lines, staleness_note, window_for
 from bot.domain.models import MemberInfo, TeamInfo
 from bot.domain.periods import PERIOD_LABELS, PeriodKind, period_range, previous_range
 from bot.store import kpis, org
@@ -102,6 +103,7 @@ async def team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind
         partial_day=kind is PeriodKind.TODAY,
     )
     up_to = await kpis.latest_sample_end(session, days=current, team_id=team.id)
+    stale = staleness_note(up_to, deps.clock.now(), timedelta(minutes=deps.settings.stale_after_minutes))
     return Scorecard(
         title=team.name,
         subtitle=_subtitle(kind, current.describe()),
@@ -109,6 +111,7 @@ async def team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind
         team_size=await org.team_size(session, team.id),
         data_up_to=up_to.astimezone(team.tz) if up_to else None,
         period_key=kind.value,
+        notes=(stale,) if stale and kind is PeriodKind.TODAY else (),
     )
 
 

@@ -44,23 +44,17 @@ async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     return len(rows)
 
 
-async def day_sums(
-    session: AsyncSession, *, days: DateRange, team_id: int | None = None, member_id: int | None = None
-) -> list[DaySums]:
-    """Per metric and local day: sums over agents' samples, or the team-level samples where a metric has none.
-
-    Agent samples and team-level samples of one metric would count the same work twice, so a team scorecard
-    uses team-level figures only for metrics no agent sample covers in the window.
-    """
-    if (team_id is None) == (member_id is None):
-        raise ValueError("give exactly one of team_id and member_id")
+def _sums_query(days: DateRange, *group_by: Any) -> Any:
+    """Per (``group_by``…, metric, day, agent- or team-level): sum of numerators and denominators, sample
+    count, and sum of per-sample ratios (for MEAN metrics), over an indexed range of local days."""
     is_team_level = col(KpiSample.member_id).is_(None)
     ratio = case(
         (col(KpiSample.denominator) != 0, col(KpiSample.numerator) / cast(col(KpiSample.denominator), Float)),
         else_=0.0,
     )
-    query = (
+    return (
         select(
+            *group_by,
             col(Metric.key),
             col(KpiSample.day),
             is_team_level.label("team_level"),
@@ -71,18 +65,39 @@ async def day_sums(
         )
         .join(Metric, col(Metric.id) == KpiSample.metric_id)
         .where(col(KpiSample.day) >= days.start, col(KpiSample.day) <= days.end)
-        .group_by(col(Metric.key), col(KpiSample.day), is_team_level)
+        .group_by(*group_by, col(Metric.key), col(KpiSample.day), is_team_level)
     )
+
+
+def _row(key: Any, day: Any, team_level: Any, n: Any, d: Any, c: Any, r: Any) -> tuple[Any, ...]:
+    return (key, day, bool(team_level), float(n or 0), float(d or 0), int(c), float(r or 0))
+
+
+async def day_sums(
+    session: AsyncSession, *, days: DateRange, team_id: int | None = None, member_id: int | None = None
+) -> list[DaySums]:
+    """Per metric and local day: sums over agents' samples, or the team-level samples where a metric has none.
+
+    Agent samples and team-level samples of one metric would count the same work twice, so a team scorecard
+    uses team-level figures only for metrics no agent sample covers in the window.
+    """
+    if (team_id is None) == (member_id is None):
+        raise ValueError("give exactly one of team_id and member_id")
+    query = _sums_query(days)
     query = (
         query.where(col(KpiSample.team_id) == team_id)
         if team_id is not None
         else query.where(col(KpiSample.member_id) == member_id)
     )
-    result = (await session.execute(query)).all()
-    return _prefer_agent_level(
-        (key, day, bool(team_level), float(n or 0), float(d or 0), int(c), float(r or 0))
-        for key, day, team_level, n, d, c, r in result
-    )
+    return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
+
+
+async def day_sums_by_team(session: AsyncSession, *, days: DateRange) -> dict[int, list[DaySums]]:
+    """``day_sums`` for every team at once (one grouped scan), for site-wide reports."""
+    grouped: dict[int, list[tuple[Any, ...]]] = {}
+    for team_id, *rest in (await session.execute(_sums_query(days, col(KpiSample.team_id)))).all():
+        grouped.setdefault(team_id, []).append(_row(*rest))
+    return {team_id: _prefer_agent_level(rows) for team_id, rows in grouped.items()}
 
 
 def _prefer_agent_level(rows: Iterable[tuple[Any, ...]]) -> list[DaySums]:

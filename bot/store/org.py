@@ -11,7 +11,7 @@ from sqlmodel import col
 from bot.domain.access import Actor, Role
 from bot.domain.metrics import DEFAULT_METRICS, Aggregation, MetricDef, Unit
 from bot.domain.metrics import Target as TargetBand
-from bot.domain.models import MemberInfo, TeamInfo
+from bot.domain.models import MemberInfo, TeamInfo, TeamSchedule
 from bot.domain.org import TEAM_FIELDS, Change, OrgSpec, plan, team_fields
 from bot.store.tables import Member, Metric, Target, Team, TeamOversight, pk
 
@@ -63,6 +63,20 @@ async def team_by_id(session: AsyncSession, team_id: int) -> TeamInfo | None:
 async def teams_by_ids(session: AsyncSession, ids: set[int]) -> list[TeamInfo]:
     rows = (await session.execute(select(Team).where(col(Team.id).in_(ids)).order_by(col(Team.key)))).scalars()
     return [team_info(r) for r in rows]
+
+
+async def team_schedules(session: AsyncSession) -> list[TeamSchedule]:
+    rows = (await session.execute(select(Team).order_by(col(Team.key)))).scalars()
+    return [
+        TeamSchedule(team_info(r), r.working_days, tuple(r.holidays), tuple(r.snapshot_times), r.huddle_time)
+        for r in rows
+    ]
+
+
+async def org_version(session: AsyncSession) -> str:
+    """Changes whenever a team is added or edited (``rhythm org apply``): the scheduler rebuilds on change."""
+    count, latest = (await session.execute(select(func.count(), func.max(col(Team.updated_at))))).one()
+    return f"{count}:{latest}"
 
 
 async def member_by(

@@ -154,3 +154,59 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     subject: str = Field(max_length=128)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """Every proactive Slack message is a row first, then sent by the delivery worker.
+
+    ``idempotency_key`` makes enqueueing the same message twice (a retried job, a second replica) a no-op.
+    ``channel`` is a channel id, or a user id for a DM (opened at send time). An update carries
+    ``update_of``: the key of the message whose ``slack_ts`` it edits.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=16)  # post | update | dm | upload
+    channel: str = Field(max_length=32, index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    update_of: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(nullable=False, default=utcnow)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    sent_at: datetime | None = _ts(nullable=True)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    slack_channel: str | None = Field(default=None, max_length=32)  # where it landed (a DM's D… id)
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled slot claimed once: (job, subject, local slot) is unique across restarts and replicas."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job_key", "subject", "slot", name="uq_job_run_slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_key: str = Field(max_length=64)
+    subject: str = Field(max_length=64)  # "team:3", "site"
+    slot: str = Field(max_length=32)  # local date and time, "2026-11-20T10:00"
+    scheduled_for: datetime = _ts(nullable=False)
+    claimed_at: datetime = _ts(nullable=False, default=utcnow)
+    status: str = Field(default="claimed", max_length=16)  # claimed | done | missed | failed
+    detail: str | None = Field(default=None, max_length=200)
+
+
+class ApiKey(SQLModel, table=True):
+    """A bearer key for the ingest API; only its SHA-256 is stored, the key is shown once at creation."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    revoked_at: datetime | None = _ts(nullable=True)
+    last_used_at: datetime | None = _ts(nullable=True)
