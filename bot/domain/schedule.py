@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -48,7 +48,7 @@ def local_slot(day: date, at: time, tz: ZoneInfo) -> datetime:
     naive = datetime.combine(day, at)
     aware = naive.replace(tzinfo=tz)
     # Round-trip through UTC normalises a non-existent local time (e.g. 01:30 when clocks go 01:00→02:00).
-    return aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    return aware.astimezone(UTC).astimezone(tz)
 
 
 def latest_slot(now: datetime, at: time, cal: Calendar, *, lookback_days: int = 7) -> datetime | None:
@@ -59,7 +59,7 @@ def latest_slot(now: datetime, at: time, cal: Calendar, *, lookback_days: int = 
         if not cal.is_working_day(day):
             continue
         slot = local_slot(day, at, cal.tz)
-        if slot <= local_now:
+        if _utc(slot) <= _utc(now):
             return slot
     return None
 
@@ -71,6 +71,12 @@ class SlotDecision(StrEnum):
 
 
 def decide(slot: datetime | None, now: datetime, grace: timedelta) -> SlotDecision:
-    if slot is None or slot > now:
+    if slot is None or _utc(slot) > _utc(now):
         return SlotDecision.NOT_DUE
-    return SlotDecision.RUN if now - slot <= grace else SlotDecision.MISSED
+    return SlotDecision.RUN if _utc(now) - _utc(slot) <= grace else SlotDecision.MISSED
+
+
+def _utc(moment: datetime) -> datetime:
+    # Aware datetimes sharing a tzinfo compare and subtract as wall-clock times, ignoring DST folds:
+    # 01:30 GMT minus 01:30 BST would be 0, not 1 hour. Always do time arithmetic in UTC.
+    return moment.astimezone(UTC)
