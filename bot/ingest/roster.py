@@ -1,7 +1,7 @@
 """Roster import: agents (and leads) by email, upserted; a file with any bad row changes nothing.
 
-Columns: ``email``, ``name``, ``team`` (team key), optional ``role`` (agent|lead|manager|admin, default
-agent), ``slack_user_id``, ``external_id``.
+Columns: ``email``, ``name``, ``team`` (team key), optional ``role`` (agent|lead|manager|admin; blank
+means agent for a new person and "unchanged" for a known one), ``slack_user_id``, ``external_id``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def import_roster(session: AsyncSession, records: Sequence[tuple[int, Reco
     for email, fields in wanted:
         row = members.get(email)
         if row is None:
-            row = Member(email=email, name=fields["name"])
+            row = Member(email=email, name=fields["name"], role=Role.AGENT.value)
             for k, v in fields.items():
                 setattr(row, k, v)
             session.add(row)
@@ -88,8 +88,8 @@ def _validate(record: Record, email: str, teams: dict[str, int | None], owner_of
     if team_key not in teams:
         known = ", ".join(sorted(teams)) or "none yet — run `rhythm org apply` first"
         raise ValueError(f"unknown team {team_key!r} (known: {known})")
-    role_raw = text(record, "role").lower() or Role.AGENT.value
-    if role_raw not in set(Role):
+    role_raw = text(record, "role").lower()
+    if role_raw and role_raw not in set(Role):
         raise ValueError(f"role {role_raw!r} is not one of agent, lead, manager, admin")
     slack_id = text(record, "slack_user_id") or None
     if slack_id and not _SLACK_ID.match(slack_id):
@@ -101,7 +101,7 @@ def _validate(record: Record, email: str, teams: dict[str, int | None], owner_of
     return {
         "name": name,
         "team_id": teams[team_key],
-        "role": role_raw,
+        **({"role": role_raw} if role_raw else {}),  # blank: keep a known person's role (a lead stays a lead)
         "slack_user_id": slack_id,
         "external_id": external_id,
         "active": True,

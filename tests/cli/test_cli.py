@@ -155,3 +155,23 @@ def test_demo_runs_the_real_app_path_and_writes_block_kit(tmp_path: Path, monkey
     assert len(files) == 9
     first = json.loads(files[0].read_text())
     assert first["blocks"][0]["type"] == "header"
+
+
+def test_roster_without_role_keeps_a_leads_role(run, cli_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "email,name,team\nlindiwe.lead@example.com,Lindiwe Mokoena,alpha\nnew.agent@example.com,New,alpha\n"
+    )
+    assert run("import", "roster", str(roster))[0] == 0
+
+    async def roles() -> dict[str, str]:
+        engine = make_engine(cli_db_url)
+        try:
+            async with engine.connect() as conn:
+                return dict((await conn.execute(select(Member.email, Member.role))).all())  # type: ignore[call-overload]
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(roles())
+    assert found["lindiwe.lead@example.com"] == "lead" and found["new.agent@example.com"] == "agent"
