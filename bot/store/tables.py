@@ -62,6 +62,8 @@ class Team(SQLModel, table=True):
     snapshot_times: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     huddle_time: str | None = Field(default=None, max_length=5)
     privacy_mode: str = Field(default="names", max_length=16)
+    # Adherence rule overrides and escalation, as written in org.yml (validated by bot.domain.adherence).
+    adherence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False, default=utcnow)
     updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -210,3 +212,64 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, default=utcnow)
     revoked_at: datetime | None = _ts(nullable=True)
     last_used_at: datetime | None = _ts(nullable=True)
+
+
+class ScheduleSegment(SQLModel, table=True):
+    """A piece of an agent's published schedule (WFM): what they should be doing between start and end."""
+
+    __tablename__ = "schedule_segment"
+    __table_args__ = (Index("ix_schedule_segment_member_start", "member_id", "start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    start: datetime = _ts(nullable=False)
+    end: datetime = _ts(nullable=False)
+    activity: str = Field(max_length=32)  # open | break | lunch | meeting | training | coaching | offline | …
+    source: str = Field(default="import", max_length=64)
+
+
+class AgentStateEvent(SQLModel, table=True):
+    """An agent's presence changing (from the WFM or helpdesk feed). Duplicates collapse on the unique key."""
+
+    __tablename__ = "agent_state_event"
+    __table_args__ = (
+        UniqueConstraint("member_id", "at", "state", name="uq_agent_state_event"),
+        Index("ix_agent_state_event_member_at", "member_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    at: datetime = _ts(nullable=False)
+    state: str = Field(max_length=32)  # available | busy | after_work | break | lunch | meeting | offline | …
+    source: str = Field(default="api", max_length=64)
+    received_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class Breach(SQLModel, table=True):
+    """An out-of-adherence stretch that passed its threshold; one Slack message, updated in place.
+
+    Unique on (member, kind, started_at): every per-minute scan upserts the same row for the same stretch.
+    """
+
+    __tablename__ = "breach"
+    __table_args__ = (
+        UniqueConstraint("member_id", "kind", "started_at", name="uq_breach_stretch"),
+        Index("ix_breach_team_status", "team_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    team_id: int = Field(foreign_key="team.id")
+    kind: str = Field(max_length=32)  # late_login | early_logout | out_of_adherence | long_break | unscheduled_offline
+    started_at: datetime = _ts(nullable=False)
+    ended_at: datetime | None = _ts(nullable=True)
+    scheduled_activity: str | None = Field(default=None, max_length=32)
+    actual_state: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="open", max_length=16)  # open | resolved | acknowledged | excused
+    reason_code: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=500)
+    acted_by: int | None = Field(default=None, foreign_key="member.id")
+    acted_at: datetime | None = _ts(nullable=True)
+    message_key: str | None = Field(default=None, max_length=200)  # the outbox key of its Slack message
+    escalated_at: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlmodel import SQLModel
 
 from bot.store.db import make_engine
@@ -29,6 +29,37 @@ async def test_upgrade_creates_the_models_schema_and_is_repeatable(tmp_path: Pat
 
         async with engine.connect() as conn:
             assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+        if PG_URL:
+            await reset_postgres(PG_URL)
+
+
+async def test_upgrading_a_database_with_data_keeps_it(tmp_path: Path) -> None:
+    """A site on an older revision upgrades in place: existing teams get the new columns' defaults."""
+    from sqlalchemy import text
+
+    from bot.store.db import make_session_factory
+    from bot.store.tables import Team
+
+    url = PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    if PG_URL:
+        await reset_postgres(PG_URL)
+    engine = make_engine(url)
+    try:
+        await upgrade(engine, "0002")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO team (key, name, timezone, working_days, holidays, snapshot_times, privacy_mode,"
+                    " created_at, updated_at) VALUES ('alpha', 'Alpha', 'Africa/Johannesburg', 'mon', '[]', '[]',"
+                    " 'names', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade(engine)
+        async with make_session_factory(engine)() as session:
+            (team,) = (await session.execute(select(Team))).scalars().all()
+        assert (team.key, team.adherence) == ("alpha", {})
     finally:
         await engine.dispose()
         if PG_URL:
