@@ -68,9 +68,12 @@ def check_can_post(actor: Actor) -> None:
 
 
 def default_team(actor: Actor) -> int:
-    """The team ``/kpi team`` means when no team is named."""
+    """The team ``/kpi team`` means when no team is named: the actor's home team, else the one team they
+    look after; otherwise they must name one (the caller appends their team keys)."""
     if actor.team_id is not None:
         return actor.team_id
     if len(actor.oversees) == 1:
         return next(iter(actor.oversees))
-    raise UserFacingError("You look after several teams — name one, e.g. `/kpi team alpha`.")
+    if actor.oversees:
+        raise UserFacingError("You look after several teams — name one, e.g. `/kpi team KEY`.")
+    raise UserFacingError("You're not on a team — name one, e.g. `/kpi team KEY`.")

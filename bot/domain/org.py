@@ -5,16 +5,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.access import Role
 from bot.domain.metrics import Aggregation, Unit
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+# Words /kpi reads as a period or an option can't also be team keys ("/kpi team today" must mean the period).
+RESERVED_TEAM_KEYS = frozenset({"today", "yesterday", "wtd", "mtd", "7d", "30d", "post", "team", "me", "help"})
 
 
 class _Strict(BaseModel):
@@ -40,7 +53,7 @@ class TeamSpec(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
     channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{4,}$")
-    timezone: str | None = None
+    timezone: TimeZoneName | None = None
     working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     holidays: tuple[date, ...] = ()
     snapshot_times: tuple[str, ...] = ()
@@ -49,14 +62,11 @@ class TeamSpec(_Strict):
     leads: tuple[str, ...] = ()
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
 
-    @field_validator("timezone")
+    @field_validator("key")
     @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                ZoneInfo(v)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {v!r}") from None
+    def _not_reserved(cls, v: str) -> str:
+        if v in RESERVED_TEAM_KEYS:
+            raise ValueError(f"{v!r} is a /kpi keyword; pick another team key")
         return v
 
     @field_validator("working_days")
@@ -96,7 +106,7 @@ class PersonSpec(_Strict):
 
 
 class OrgSpec(_Strict):
-    timezone: str = "Africa/Johannesburg"
+    timezone: TimeZoneName = "Africa/Johannesburg"
     metrics: tuple[MetricSpec, ...] = ()
     teams: tuple[TeamSpec, ...] = ()
     people: tuple[PersonSpec, ...] = ()

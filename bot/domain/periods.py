@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
@@ -38,6 +38,8 @@ class DateRange:
         return (self.end - self.start).days + 1
 
     def __contains__(self, day: object) -> bool:
+        if isinstance(day, datetime):  # a datetime is a date subclass but does not compare with one
+            day = day.date()
         return isinstance(day, date) and self.start <= day <= self.end
 
     def describe(self) -> str:

@@ -71,7 +71,7 @@ def _number(record: Record, key: str) -> float | None:
     return value
 
 
-def _moment(raw: str, tz: ZoneInfo, key: str) -> datetime:
+def parse_moment(raw: str, tz: ZoneInfo, key: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
@@ -92,7 +92,7 @@ def _period(record: Record, tz: ZoneInfo) -> tuple[date, datetime, datetime]:
         return day, start, datetime.combine(day + timedelta(days=1), time(0), tz)
     if not (start_raw and end_raw):
         raise ValueError("a period is needed: date, or start and end")
-    start, end = _moment(start_raw, tz, "start"), _moment(end_raw, tz, "end")
+    start, end = parse_moment(start_raw, tz, "start"), parse_moment(end_raw, tz, "end")
     if end <= start:
         raise ValueError("end must be after start")
     return start.astimezone(tz).date(), start, end

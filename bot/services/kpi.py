@@ -16,6 +16,7 @@ from bot.domain.access import (
     check_can_post,
     check_view_member,
     check_view_team,
+    default_team,
 )
 from bot.domain.commands import KPI_HELP, KpiQuery, KpiSubject, parse_kpi_command
 from bot.domain.errors import UserFacingError
@@ -64,16 +65,10 @@ async def _resolve_team(session: AsyncSession, actor: Actor, team_key: str | Non
         if team is None:
             raise UserFacingError(f"I don't know a team called `{team_key}`." + await _team_hint(session, actor))
         return team
-    if actor.team_id is not None:
-        team_id = actor.team_id
-    elif len(actor.oversees) == 1:
-        (team_id,) = actor.oversees
-    elif actor.oversees:
-        raise UserFacingError(
-            "You look after several teams — name one, e.g. `/kpi team KEY`." + await _team_hint(session, actor)
-        )
-    else:
-        raise UserFacingError("You're not on a team yet — name one, e.g. `/kpi team KEY`, or ask an admin to add you.")
+    try:
+        team_id = default_team(actor)
+    except UserFacingError as exc:
+        raise UserFacingError(exc.message + await _team_hint(session, actor)) from None
     team = await org.team_by_id(session, team_id)
     assert team is not None
     return team

@@ -1,0 +1,120 @@
+"""Schedules and agent states in: validated like KPI rows (every bad row listed, a bad batch changes nothing).
+
+Schedule rows: ``agent`` (email, external id or Slack id), ``start``, ``end`` (ISO 8601; without an offset
+they are the agent's team's local time), ``activity``. Importing replaces each agent's segments over the
+window the file covers for that agent (earliest start to latest end), as a WFM re-publish does.
+
+State rows: ``agent``, ``at``, ``state``. Out-of-order and repeated events are fine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.ingest.kpis import Lookups, Subject, load_lookups, parse_moment
+from bot.ingest.records import Record, RowError, text
+from bot.store import adherence
+
+SCHEDULE_COLUMNS = {"agent", "start", "end", "activity"}
+STATE_COLUMNS = {"agent", "at", "state"}
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+@dataclass
+class AgentSchedule:
+    start: datetime
+    end: datetime
+    segments: list[dict[str, Any]]
+
+
+def _agent(record: Record, lookups: Lookups) -> Subject:
+    ref = text(record, "agent").lower()
+    subject = lookups.subjects.get(ref)
+    if subject is None or isinstance(subject, str) or subject.member_id is None:
+        reason = subject if isinstance(subject, str) else f"unknown agent {ref!r} (an email, external id or Slack id)"
+        raise ValueError(reason if ref else "agent is empty")
+    return subject
+
+
+def _name(record: Record, key: str) -> str:
+    value = text(record, key).lower()
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{key} {value!r} is not a name like 'open', 'break' or 'lunch'" if value else f"{key} is empty"
+        )
+    return value
+
+
+def validate_schedule(
+    records: Sequence[tuple[int, Record]], lookups: Lookups, source: str
+) -> tuple[dict[int, AgentSchedule], list[RowError]]:
+    by_member: dict[int, AgentSchedule] = {}
+    errors: list[RowError] = []
+    for line, record in records:
+        try:
+            if "__error__" in record:
+                raise ValueError(record["__error__"])
+            agent = _agent(record, lookups)
+            start = parse_moment(text(record, "start"), agent.tz, "start")
+            end = parse_moment(text(record, "end"), agent.tz, "end")
+            if end <= start:
+                raise ValueError("end must be after start")
+            activity = _name(record, "activity")
+        except ValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        assert agent.member_id is not None
+        plan = by_member.setdefault(agent.member_id, AgentSchedule(start, end, []))
+        plan.start, plan.end = min(plan.start, start), max(plan.end, end)
+        plan.segments.append({"start": start, "end": end, "activity": activity, "source": source})
+    return by_member, errors
+
+
+def validate_states(
+    records: Sequence[tuple[int, Record]], lookups: Lookups, source: str
+) -> tuple[list[dict[str, Any]], list[RowError]]:
+    rows: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    for line, record in records:
+        try:
+            if "__error__" in record:
+                raise ValueError(record["__error__"])
+            agent = _agent(record, lookups)
+            at = parse_moment(text(record, "at"), agent.tz, "at")
+            state = _name(record, "state")
+        except ValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        rows.append({"member_id": agent.member_id, "at": at, "state": state, "source": source})
+    return rows, errors
+
+
+async def import_schedule(
+    session: AsyncSession, records: Sequence[tuple[int, Record]], *, source: str = "import"
+) -> tuple[int, list[RowError]]:
+    """Validate, then replace each agent's segments over the window their rows cover. Caller commits."""
+    plans, errors = validate_schedule(records, await load_lookups(session), source)
+    if errors:
+        return 0, errors
+    count = 0
+    for member_id, plan in plans.items():
+        count += await adherence.replace_segments(
+            session, member_id=member_id, start=plan.start, end=plan.end, segments=plan.segments
+        )
+    return count, []
+
+
+async def import_states(
+    session: AsyncSession, records: Sequence[tuple[int, Record]], *, source: str = "api"
+) -> tuple[int, list[RowError]]:
+    """Validate, then store new state events (repeats are ignored). Returns how many were new. Caller commits."""
+    rows, errors = validate_states(records, await load_lookups(session), source)
+    if errors:
+        return 0, errors
+    return await adherence.add_state_events(session, rows), []
