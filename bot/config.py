@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     zendesk_subdomain: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
     zendesk_email: str | None = None
     zendesk_api_token: SecretStr | None = None
+    zendesk_sla_target_minutes: int = Field(default=60, ge=1)  # first reply within this counts as SLA met
+    zendesk_reply_hours: Literal["business", "calendar"] = "business"
+    zendesk_pull_minutes: int = Field(default=30, ge=5)  # how often the scheduled pull runs
 
     @field_validator("slack_bot_token")
     @classmethod

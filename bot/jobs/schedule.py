@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.deps import Deps
 from bot.domain.models import TeamSchedule
 from bot.domain.schedule import parse_hhmm
+from bot.services.pull import run_zendesk_pull
 from bot.services.report import post_campaign_report
 from bot.services.snapshots import post_team_snapshot
 from bot.store import org
@@ -53,6 +54,15 @@ def job_specs(deps: Deps, teams: list[TeamSchedule]) -> list[JobSpec]:
         if s.working_days and s.team.channel_id
         for at in s.snapshot_times
     ]
+    if deps.settings.zendesk_subdomain:
+        specs.append(
+            JobSpec(
+                id="zendesk-pull",
+                func=run_zendesk_pull,
+                trigger=IntervalTrigger(minutes=deps.settings.zendesk_pull_minutes),
+                kwargs={"deps": deps},
+            )
+        )
     if deps.settings.managers_channel:
         specs.append(
             JobSpec(
