@@ -271,5 +271,6 @@ class Breach(SQLModel, table=True):
     acted_by: int | None = Field(default=None, foreign_key="member.id")
     acted_at: datetime | None = _ts(nullable=True)
     message_key: str | None = Field(default=None, max_length=200)  # the outbox key of its Slack message
+    shown: str | None = Field(default=None, max_length=64)  # what that message shows now (minutes, status…)
     escalated_at: datetime | None = _ts(nullable=True)
     updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,111 @@
+"""The per-minute adherence scan: one breach row and one Slack message per stretch, updated then resolved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from bot.clock import FixedClock
+from bot.deps import Deps
+from bot.ingest.adherence import import_schedule, import_states
+from bot.services.adherence import scan_adherence
+from bot.store.tables import Breach, Outbox, Team
+
+SAST = ZoneInfo("Africa/Johannesburg")
+
+
+async def _seed(deps: Deps, states: list[tuple[str, str]]) -> None:
+    async with deps.sessions() as session:
+        await import_schedule(
+            session,
+            [
+                (
+                    2,
+                    {
+                        "agent": "thandi@example.com",
+                        "start": "2026-11-18T08:00",
+                        "end": "2026-11-18T12:00",
+                        "activity": "open",
+                    },
+                ),
+                (
+                    3,
+                    {
+                        "agent": "thandi@example.com",
+                        "start": "2026-11-18T12:00",
+                        "end": "2026-11-18T12:30",
+                        "activity": "lunch",
+                    },
+                ),
+                (
+                    4,
+                    {
+                        "agent": "thandi@example.com",
+                        "start": "2026-11-18T12:30",
+                        "end": "2026-11-18T17:00",
+                        "activity": "open",
+                    },
+                ),
+            ],
+        )
+        records = [(i + 2, {"agent": "thandi@example.com", "at": at, "state": s}) for i, (at, s) in enumerate(states)]
+        assert (await import_states(session, records))[1] == []
+        await session.commit()
+
+
+async def _rows(deps: Deps) -> tuple[list[Breach], list[Outbox]]:
+    async with deps.sessions() as session:
+        breaches = list((await session.execute(select(Breach))).scalars())
+        messages = list((await session.execute(select(Outbox).order_by(Outbox.id))).scalars())  # type: ignore[arg-type]
+    return breaches, messages
+
+
+async def test_lunch_overrun_posts_once_updates_in_place_and_resolves(org: Deps, clock: FixedClock) -> None:
+    await _seed(org, [("2026-11-18T07:58", "available"), ("2026-11-18T12:00", "lunch")])
+    clock.set(datetime(2026, 11, 18, 12, 34, tzinfo=SAST))  # 4 min over: under the 5 min threshold
+    assert (await scan_adherence(org)).opened == 0
+    clock.set(datetime(2026, 11, 18, 12, 36, tzinfo=SAST))
+    assert (await scan_adherence(org)).opened == 1
+    assert (await scan_adherence(org)).opened == 0  # the same stretch, the same row: no second alert
+    (breach,), (post,) = await _rows(org)
+    assert (breach.kind, breach.status, breach.ended_at) == ("long_break", "open", None)
+    assert post.channel == "C0ALPHA01" and post.idempotency_key == f"breach:{breach.id}"
+    text = str(post.payload["blocks"])
+    assert "*Thandi Nkosi* — Break overrun" in text and "*6 min* since 12:30" in text and "breach.ack" in text
+
+    clock.set(datetime(2026, 11, 18, 12, 40, tzinfo=SAST))
+    await scan_adherence(org)
+    async with org.sessions() as session:
+        await import_states(
+            session, [(2, {"agent": "thandi@example.com", "at": "2026-11-18T12:42", "state": "available"})]
+        )
+        await session.commit()
+    clock.set(datetime(2026, 11, 18, 12, 43, tzinfo=SAST))
+    assert (await scan_adherence(org)).resolved == 1
+    (breach,), messages = await _rows(org)
+    assert breach.status == "resolved" and breach.ended_at is not None
+    updates = [m for m in messages if m.kind == "update"]
+    assert [m.update_of for m in updates] == [f"breach:{breach.id}"] * len(updates)
+    assert "back in adherence after 12 min" in str(updates[-1].payload["blocks"])  # the whole stretch
+    assert len(messages) == 1 + len(updates) and len(updates) == 2
+
+
+async def test_many_breaches_at_once_are_batched(org: Deps, clock: FixedClock) -> None:
+    agents = ["thandi@example.com", "sipho@example.com", "ayesha@example.com"]
+    async with org.sessions() as session:
+        rows = [
+            (i + 2, {"agent": a, "start": "2026-11-18T08:00", "end": "2026-11-18T17:00", "activity": "open"})
+            for i, a in enumerate(agents)
+        ]
+        await import_schedule(session, rows)
+        await session.execute(update(Team).where(col(Team.key) == "alpha").values(adherence={"alert_cap": 1}))
+        await session.commit()
+    clock.set(datetime(2026, 11, 18, 8, 10, tzinfo=SAST))  # nobody logged in: three late logins together
+    result = await scan_adherence(org)
+    assert (result.opened, result.batched) == (3, 2)
+    _, messages = await _rows(org)
+    assert len(messages) == 2
+    assert "2 more agents out of adherence in Team Alpha" in messages[1].payload["text"]
