@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import errors, kpi
+from bot.handlers import adherence, errors, kpi
 
-MODULES = (kpi, errors)
+MODULES = (kpi, adherence, errors)
 
 
 def register_all(app: AsyncApp) -> None:
