@@ -26,7 +26,8 @@ from bot.sandbox.requests import FORM, slash_command_body
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT.parent / "shared/reference/slack-manifest-schema"
 MANIFESTS = {"http": ROOT / "manifests/slack-app.yml", "socket": ROOT / "manifests/slack-app.socket.yml"}
-APPROVED_BOT_SCOPES = {"commands", "chat:write"}
+# chat:write posts; im:write opens DMs (escalations, lead copies); files:write uploads the report chart.
+APPROVED_BOT_SCOPES = {"commands", "chat:write", "im:write", "files:write"}
 
 
 def load(kind: str) -> dict[str, Any]:

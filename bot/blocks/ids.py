@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class Command(StrEnum):
     KPI = "/kpi"
+    ADHERENCE = "/adherence"
 
 
 class ActionId(StrEnum):

@@ -10,9 +10,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.adherence import parse_excuse_form, render_excuse_modal
-from bot.blocks.ids import ActionId, CallbackId
+from bot.blocks.ids import ActionId, CallbackId, Command
 from bot.deps import Deps
 from bot.domain.errors import UserFacingError
+from bot.handlers.common import ack_with_answer
+from bot.services.adherence_report import answer_adherence_command
 from bot.services.breaches import act, check_can_act
 
 _ACTIONS = {ActionId.BREACH_ACK: "acknowledge", ActionId.BREACH_COACH: "coach"}
@@ -70,7 +72,13 @@ async def on_excuse_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, 
     await ack()
 
 
+async def on_adherence_command(ack: AsyncAck, command: dict[str, str], respond: AsyncRespond, deps: Deps) -> None:
+    answer = answer_adherence_command(deps, user_id=command["user_id"], text=command.get("text", ""))
+    await ack_with_answer(ack, respond, answer, budget=deps.settings.ack_budget_seconds)
+
+
 def register(app: AsyncApp) -> None:
+    app.command(Command.ADHERENCE)(on_adherence_command)
     app.action(ActionId.BREACH_ACK)(on_breach_button)
     app.action(ActionId.BREACH_COACH)(on_breach_button)
     app.action(ActionId.BREACH_EXCUSE)(on_breach_excuse)
