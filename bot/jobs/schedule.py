@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.deps import Deps
 from bot.domain.models import TeamSchedule
 from bot.domain.schedule import parse_hhmm
+from bot.services.adherence import scan_adherence
 from bot.services.pull import run_zendesk_pull
 from bot.services.report import post_campaign_report
 from bot.services.snapshots import post_team_snapshot
@@ -54,6 +55,9 @@ def job_specs(deps: Deps, teams: list[TeamSchedule]) -> list[JobSpec]:
         if s.working_days and s.team.channel_id
         for at in s.snapshot_times
     ]
+    specs.append(
+        JobSpec(id="adherence-scan", func=scan_adherence, trigger=IntervalTrigger(minutes=1), kwargs={"deps": deps})
+    )
     if deps.settings.zendesk_subdomain:
         specs.append(
             JobSpec(

@@ -152,7 +152,7 @@ async def _refresh(
             row.status = "resolved"
         result.resolved += 1
     row.scheduled_activity, row.actual_state = c.latest_activity, c.latest_state
-    return await queue_update(session, row, breach_view(row, names.get(row.member_id, "?"), team, now), team)
+    return await queue_update(session, row, breach_view(row, names.get(row.member_id, "?"), team, now), team, now)
 
 
 def shown(view: BreachView) -> str:
@@ -160,7 +160,7 @@ def shown(view: BreachView) -> str:
     return f"{view.minutes}:{view.status}:{int(view.ended)}:{int(view.escalated)}:{view.acted_by or ''}"
 
 
-async def queue_update(session: AsyncSession, row: Breach, view: BreachView, team: Team) -> bool:
+async def queue_update(session: AsyncSession, row: Breach, view: BreachView, team: Team, now: datetime) -> bool:
     """Edit the breach's message in place (the outbox waits for the original's ts); True when newly queued."""
     if not row.message_key or not team.channel_id or row.shown == shown(view):
         return False
@@ -173,6 +173,7 @@ async def queue_update(session: AsyncSession, row: Breach, view: BreachView, tea
         channel=team.channel_id,
         kind="update",
         update_of=row.message_key,
+        now=now,
         payload=render_breach(view, named=named),
     )
 
@@ -195,7 +196,7 @@ async def _announce(
         view = breach_view(row, names.get(row.member_id, "?"), team, now)
         row.message_key, row.shown = f"breach:{row.id}", shown(view)
         await outbox.enqueue(
-            session, key=row.message_key, channel=team.channel_id, payload=render_breach(view, named=named)
+            session, key=row.message_key, channel=team.channel_id, payload=render_breach(view, named=named), now=now
         )
         if not named:
             for lead in await _team_people(session, team, roles=("lead",)):
@@ -203,6 +204,7 @@ async def _announce(
                     session,
                     key=f"breach:{row.id}:dm:{lead.id}",
                     channel=lead.slack_user_id or "",
+                    now=now,
                     kind="dm",
                     payload=render_breach(view, named=True),
                 )
@@ -213,6 +215,7 @@ async def _announce(
         await outbox.enqueue(
             session,
             key=f"breach-batch:{team.id}:{first}",
+            now=now,
             channel=team.channel_id,
             payload=render_batch(team.name, views, named=named),
         )
@@ -251,10 +254,11 @@ async def _escalate(
                 session,
                 key=f"breach:{row.id}:escalate:{manager.id}",
                 channel=manager.slack_user_id or "",
+                now=now,
                 kind="dm",
                 payload=render_breach(view, named=True),
             )
-        await queue_update(session, row, view, team)
+        await queue_update(session, row, view, team, now)
         result.escalated += 1
 
 

@@ -96,7 +96,7 @@ async def act(
         audit.record(
             session, actor=f"slack:{user_id}", action=f"breach.{action}", subject=f"breach:{breach_id}", reason=reason
         )
-        await queue_update(session, breach, breach_view(breach, name, team, now, acted_by=actor.name), team)
+        await queue_update(session, breach, breach_view(breach, name, team, now, acted_by=actor.name), team, now)
         await session.commit()
     deps.outbox_ready.send()
     return reply

@@ -86,7 +86,8 @@ def _panels(
 async def queue_campaign_report(deps: Deps, session: AsyncSession, *, day: date, channel: str, key: str) -> None:
     """Queue the report text, then the chart (the outbox keeps per-channel order). Caller commits."""
     report, panels, days = await build_report(deps, session, day)
-    await outbox.enqueue(session, key=f"{key}:text", channel=channel, payload=render_campaign_report(report))
+    now = deps.clock.now()
+    await outbox.enqueue(session, key=f"{key}:text", channel=channel, payload=render_campaign_report(report), now=now)
     if not report.has_data or not panels:
         return
     png = await asyncio.to_thread(render_trend_png, days, panels)
@@ -94,6 +95,7 @@ async def queue_campaign_report(deps: Deps, session: AsyncSession, *, day: date,
         session,
         key=f"{key}:chart",
         channel=channel,
+        now=now,
         kind="upload",
         payload={
             "filename": f"campaign-{day.isoformat()}.png",

@@ -45,7 +45,11 @@ async def post_team_snapshot(deps: Deps, schedule: TeamSchedule, at: str) -> Slo
             return SlotDecision.NOT_DUE  # another run (or replica) already has this slot
         card = await team_scorecard(deps, session, team, PeriodKind.TODAY)
         await outbox.enqueue(
-            session, key=f"{JOB}:{team.id}:{name}", channel=team.channel_id, payload=render_scorecard(card)
+            session,
+            key=f"{JOB}:{team.id}:{name}",
+            channel=team.channel_id,
+            payload=render_scorecard(card),
+            now=deps.clock.now(),
         )
         await jobruns.finish(session, job_key=JOB, subject=subject, slot=name, status="done")
         await session.commit()

@@ -167,7 +167,10 @@ class Outbox(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_channel_status", "channel", "status", "id"),  # the claim's per-channel order checks
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
@@ -175,7 +178,7 @@ class Outbox(SQLModel, table=True):
     channel: str = Field(max_length=32, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     update_of: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=16)  # pending | sending (leased) | sent | failed
     attempts: int = 0
     next_attempt_at: datetime = _ts(nullable=False, default=utcnow)
     created_at: datetime = _ts(nullable=False, default=utcnow)

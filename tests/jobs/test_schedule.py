@@ -34,6 +34,7 @@ async def test_jobs_come_from_team_settings_and_follow_org_changes(org: Deps) ->
         "kpi-snapshot:alpha:16:00",
         "kpi-snapshot:bravo:10:00",
         "campaign-report",
+        "adherence-scan",
     }
     assert await scheduler.reload() is False  # nothing changed, nothing rebuilt
     changed = copy.deepcopy(ORG)
