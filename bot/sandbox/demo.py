@@ -7,30 +7,40 @@ JSON, ready to paste into Slack's Block Kit Builder.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from bot.api.app import create_asgi_app
 from bot.clock import FixedClock, SystemClock
 from bot.config import Settings
-from bot.deps import build_deps
+from bot.delivery.client import create_delivery_client
+from bot.delivery.worker import DeliveryWorker
+from bot.deps import Deps, build_deps
 from bot.ingest.kpis import import_kpis
 from bot.ingest.roster import import_roster
 from bot.sandbox import demo_data
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.requests import signed_headers, slash_command_body
 from bot.sandbox.terminal import render_message
+from bot.services.report import post_campaign_report
+from bot.services.snapshots import post_team_snapshot
+from bot.store import outbox
 from bot.store.migrate import upgrade
-from bot.store.org import apply_org
+from bot.store.org import apply_org, team_schedules
 
 DEMO_SECRET = "demo-signing-secret"
+MANAGERS_CHANNEL = "C0MANAGERS"
 
 
 @dataclass(frozen=True)
@@ -123,27 +133,59 @@ async def run_demo(settings: Settings, *, out: Path, console: Console) -> None:
         demo_settings = settings.model_copy(
             update={
                 "slack_api_url": slack.api_url,
-                "slack_bot_token": _secret("xoxb-demo"),
-                "slack_signing_secret": _secret(DEMO_SECRET),
+                "slack_bot_token": SecretStr("xoxb-demo"),
+                "slack_signing_secret": SecretStr(DEMO_SECRET),
+                "managers_channel": MANAGERS_CHANNEL,
             }
         )
-        deps = build_deps(demo_settings, clock=FixedClock(now))
+        clock = FixedClock(now)
+        deps = build_deps(demo_settings, clock=clock)
         asgi = create_asgi_app(demo_settings, deps=deps)
         try:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://rhythm") as http:
                 for i, scene in enumerate(scenes(), start=1):
                     await _play(i, scene, http, slack, out, console)
+            await _scheduled(deps, clock, slack, out, console)
         finally:
             await deps.engine.dispose()
-        methods = sorted({c.method for c in slack.calls})
+        methods = sorted({c.method for c in slack.calls if not c.method.startswith("webhook:")})
         console.print(f"Web API calls the bot made to the local recorder: {', '.join(methods) or 'none'}")
     console.print(f"Block Kit JSON for each message is in [bold]{out}/[/bold] (paste into Slack's Block Kit Builder).")
 
 
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)
+async def _scheduled(deps: Deps, clock: FixedClock, slack: FakeSlack, out: Path, console: Console) -> None:
+    """What Rhythm posts on its own: the 16:00 snapshot and the 17:30 campaign report, queued in the outbox
+    and sent by the delivery worker (paced per channel) to the local recorder."""
+    worker = DeliveryWorker(deps, create_delivery_client(deps.settings, "xoxb-demo"))
+    day = clock.now().astimezone(demo_data.TZ).date()
+    async with deps.sessions() as session:
+        alpha = next(s for s in await team_schedules(session) if s.team.key == demo_data.TEAMS[0].key)
+    for at in ("16:00", "17:30"):
+        clock.set(datetime.combine(day, clock_time.fromisoformat(at), demo_data.TZ) + timedelta(seconds=5))
+        if at == "16:00":
+            await post_team_snapshot(deps, alpha, at)
+        else:
+            await post_campaign_report(deps)
+        for _ in range(5):  # the chart follows the report text in one channel: 1 message/s per channel
+            await worker.run_once()
+            clock.set(clock.now() + timedelta(seconds=2))
+    first = len(scenes()) + 1
+    for n, msg in enumerate(slack.posted(), start=first):
+        where = "the managers' channel" if msg.channel == MANAGERS_CHANNEL else f"the team channel {msg.channel}"
+        if msg.kind == "file":
+            console.print(f"[bold cyan]{n}. Rhythm uploads the trend chart[/bold cyan] to {where}\n")
+            continue
+        console.print(f"[bold cyan]{n}. Rhythm posts on schedule[/bold cyan] in {where}")
+        console.print(render_message(msg.body, title="Rhythm", visibility="posted by the bot via the outbox"))
+        console.print()
+        (out / f"{n:02d}-scheduled-{msg.channel}.json").write_text(
+            json.dumps({"blocks": msg.body.get("blocks", [])}, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+    async with deps.sessions() as session:
+        chart = await outbox.get(session, f"campaign-report:{day.isoformat()}T17:30:chart")
+    if chart is not None and chart.status == "sent":
+        (out / "campaign-chart.png").write_bytes(base64.b64decode(chart.payload["content_b64"]))
+        console.print(f"The trend chart is in [bold]{out}/campaign-chart.png[/bold].")
 
 
 async def _play(i: int, scene: Scene, http: httpx.AsyncClient, slack: FakeSlack, out: Path, console: Console) -> None:

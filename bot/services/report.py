@@ -51,6 +51,7 @@ async def build_report(deps: Deps, session: AsyncSession, day: date) -> tuple[Ca
             await org.load_targets(session, s.team.id),
             DateRange(day, day),
             DateRange(previous, previous),
+            partial_day=True,  # figures may still be arriving: a day's count is not compared with a whole day
         )
         up_to = await kpis.latest_sample_end(session, days=DateRange(day, day), team_id=s.team.id)
         teams.append(TeamDay(s.team.name, lines, staleness_note(up_to, now, stale_after)))

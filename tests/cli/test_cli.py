@@ -151,8 +151,11 @@ def test_demo_runs_the_real_app_path_and_writes_block_kit(tmp_path: Path, monkey
     assert "Team Alpha — Chat" in result.output
     assert "you can only see your own team's scorecard" in result.output
     assert "auth.test" in result.output  # the Bolt app's Web API call reached the local recorder
+    assert "📈 Campaign report" in result.output  # posted on schedule through the outbox and the worker
+    assert "chat.postMessage" in result.output and "files.completeUploadExternal" in result.output
+    assert (tmp_path / "out" / "campaign-chart.png").read_bytes().startswith(b"\x89PNG")
     files = sorted((tmp_path / "out").glob("*.json"))
-    assert len(files) == 9
+    assert len(files) == 11  # 9 answers to /kpi, the 16:00 snapshot, the campaign report
     first = json.loads(files[0].read_text())
     assert first["blocks"][0]["type"] == "header"
 
