@@ -14,9 +14,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bot.cli_apikey import apikey_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps, build_deps
 from bot.domain.org import OrgSpec
+from bot.ingest import adherence as adherence_import
 from bot.ingest import kpis as kpi_import
 from bot.ingest import roster as roster_import
 from bot.ingest.records import ImportFileError, RowError, read_records
@@ -29,6 +31,9 @@ org_app = typer.Typer(help="Teams, leads and targets as configuration.", no_args
 import_app = typer.Typer(help="Import rosters and KPI figures from files.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(import_app, name="import")
+pull_app = typer.Typer(help="Pull KPI figures from helpdesk sources.", no_args_is_help=True)
+app.add_typer(pull_app, name="pull")
+app.add_typer(apikey_app, name="apikey")
 
 console = Console()
 err = Console(stderr=True)
@@ -186,6 +191,64 @@ def import_kpis(
         _print_errors(errors, file)
         raise typer.Exit(1)
     console.print(f"[green]Imported {count} KPI sample(s)[/green] from {file.name}.")
+
+
+@import_app.command("schedule")
+def import_schedule(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON lines: agent,start,end,activity")
+    ],
+) -> None:
+    """Replace agents' schedule segments over the window the file covers (a WFM re-publish)."""
+    records = _read(file, adherence_import.SCHEDULE_COLUMNS)
+
+    async def work(deps: Deps) -> tuple[int, list[RowError]]:
+        async with deps.sessions() as session:
+            count, errors = await adherence_import.import_schedule(session, records)
+            if errors:
+                await session.rollback()
+                return 0, errors
+            audit.record(session, actor="cli", action="schedule.import", subject=file.name, segments=count)
+            await session.commit()
+            return count, []
+
+    count, errors = _with_db(_settings(), work)
+    if errors:
+        _print_errors(errors, file)
+        raise typer.Exit(1)
+    console.print(f"[green]Imported {count} schedule segment(s)[/green] from {file.name}.")
+
+
+@pull_app.command("zendesk")
+def pull_zendesk_command(
+    days: Annotated[int, typer.Option(min=1, max=31, help="Rebuild this many days back (team-local days).")] = 2,
+) -> None:
+    """Pull solved-ticket KPIs from Zendesk Support now (the scheduler also does this every 30 min)."""
+    from datetime import timedelta
+
+    from bot.ingest.zendesk import pull_zendesk
+    from bot.services.pull import zendesk_options
+
+    async def work(deps: Deps) -> Any:
+        since = deps.clock.now() - timedelta(days=days)
+        return await pull_zendesk(deps, since=since, options=zendesk_options(deps), actor="cli")
+
+    settings = _settings()
+    if not settings.zendesk_subdomain:
+        err.print("[red]Configuration error:[/red] RHYTHM_ZENDESK_SUBDOMAIN is not set.")
+        raise typer.Exit(2)
+    result = _with_db(settings, work)
+    console.print(
+        f"Zendesk: {result.tickets_seen} tickets ({result.solved} solved) over {result.pages} page(s); "
+        f"{result.records_upserted} KPI sample(s) written."
+    )
+    if result.unknown_assignees:
+        console.print(f"[yellow]Assignees not on any roster (skipped):[/yellow] {', '.join(result.unknown_assignees)}")
+    for problem in result.errors:
+        err.print(f"[red]{problem}[/red]")
+    if not result.complete:
+        err.print("[red]The export did not finish (page cap reached); nothing was written.[/red]")
+        raise typer.Exit(1)
 
 
 def _read(file: Path, required: set[str]) -> list[tuple[int, dict[str, Any]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     outbox_ready: Signal = field(default_factory=Signal)
+    # One adherence scan at a time in this process (the per-minute job and scans triggered by ingest).
+    scan_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Deps:

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 async def serve(settings: Settings) -> None:
     deps = build_deps(settings)
     await upgrade(deps.engine)
-    asgi = create_asgi_app(settings, deps=deps)
+    asgi = create_asgi_app(settings, deps=deps, background=True)
     server = uvicorn.Server(
         uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     )

@@ -13,15 +13,23 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 
 from bot import __version__
+from bot.api.adherence import adherence_router
+from bot.api.ingest import ingest_router
 from bot.app import create_bolt_app
+from bot.background import Background
 from bot.config import Settings
 from bot.deps import Deps, build_deps
 
 log = logging.getLogger(__name__)
 
 
-def create_asgi_app(settings: Settings, *, deps: Deps | None = None, bolt: AsyncApp | None = None) -> FastAPI:
-    """Tests and the demo pass their own ``deps``; the lifespan disposes only what this function built."""
+def create_asgi_app(
+    settings: Settings, *, deps: Deps | None = None, bolt: AsyncApp | None = None, background: bool = False
+) -> FastAPI:
+    """Tests and the demo pass their own ``deps``; the lifespan disposes only what this function built.
+
+    ``background=True`` (``rhythm run``) starts the outbox worker and the scheduler in the lifespan.
+    """
     owns_deps = deps is None
     deps = deps or build_deps(settings)
     bolt = bolt or create_bolt_app(deps)
@@ -29,13 +37,22 @@ def create_asgi_app(settings: Settings, *, deps: Deps | None = None, bolt: Async
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_deps:
-            await deps.engine.dispose()
+        services = Background(deps) if background else None
+        if services:
+            await services.start()
+        try:
+            yield
+        finally:
+            if services:
+                await services.stop()
+            if owns_deps:
+                await deps.engine.dispose()
 
     api = FastAPI(title="Rhythm", version=__version__, lifespan=lifespan)
     api.state.deps = deps
     api.state.bolt = bolt
+    api.include_router(ingest_router(deps))
+    api.include_router(adherence_router(deps))
 
     @api.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:

@@ -54,6 +54,11 @@ def breach_view(b: Breach, name: str, team: Team, now: datetime, acted_by: str |
 
 
 async def scan_adherence(deps: Deps, *, team_ids: list[int] | None = None) -> ScanResult:
+    async with deps.scan_lock:
+        return await _scan(deps, team_ids)
+
+
+async def _scan(deps: Deps, team_ids: list[int] | None) -> ScanResult:
     now = deps.clock.now()
     start = now - LOOKBACK
     result = ScanResult()

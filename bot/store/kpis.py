@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import Float, case, cast, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
@@ -15,10 +15,30 @@ from bot.domain.kpi import DaySums
 from bot.domain.periods import DateRange
 from bot.store.tables import KpiSample, Metric, utcnow
 
-# Rows per executemany batch; SQLAlchemy packs each batch into multi-row INSERTs ("insertmanyvalues").
+# Rows per statement (PostgreSQL: column arrays) or executemany batch (SQLite: multi-row INSERTs).
 CHUNK = 5000
 _KEY = ["metric_id", "subject", "period_start", "period_end", "source"]
 _UPDATED = ("numerator", "denominator", "member_id", "team_id", "day", "ingested_at")
+
+
+_PG_COLUMNS = {
+    "metric_id": "int",
+    "subject": "text",
+    "member_id": "int",
+    "team_id": "int",
+    "day": "date",
+    "period_start": "timestamptz",
+    "period_end": "timestamptz",
+    "numerator": "float8",
+    "denominator": "float8",
+    "source": "text",
+    "ingested_at": "timestamptz",
+}
+_PG_UPSERT = text(
+    f"INSERT INTO kpi_sample ({', '.join(_PG_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _PG_COLUMNS.items())}) "
+    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _UPDATED)}"
+)
 
 
 def _upsert_statement(dialect: str) -> Any:
@@ -37,8 +57,16 @@ async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return 0
     conn = await session.connection()
-    stmt = _upsert_statement(conn.dialect.name)
     now = utcnow()
+    if conn.dialect.name == "postgresql":
+        # One statement per chunk, the rows as column arrays: psycopg would otherwise send one prepared INSERT
+        # per row (SQLAlchemy batches psycopg executemany only for statements with RETURNING).
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i : i + CHUNK]
+            params = {c: [r.get(c) for r in chunk] for c in _PG_COLUMNS if c != "ingested_at"}
+            await conn.execute(_PG_UPSERT, {**params, "ingested_at": [now] * len(chunk)})
+        return len(rows)
+    stmt = _upsert_statement(conn.dialect.name)
     for i in range(0, len(rows), CHUNK):
         await conn.execute(stmt, [{**r, "ingested_at": now} for r in rows[i : i + CHUNK]])
     return len(rows)

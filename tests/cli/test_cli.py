@@ -178,3 +178,12 @@ def test_roster_without_role_keeps_a_leads_role(run, cli_db_url: str, tmp_path: 
 
     found = asyncio.run(roles())
     assert found["lindiwe.lead@example.com"] == "lead" and found["new.agent@example.com"] == "agent"
+
+
+def test_schedule_import_and_pull_without_zendesk_settings(run) -> None:  # type: ignore[no-untyped-def]
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    run("import", "roster", str(EXAMPLES / "roster.csv"))
+    code, out = run("import", "schedule", str(EXAMPLES / "schedule.csv"))
+    assert code == 0 and "Imported 7 schedule segment(s)" in out
+    code, out = run("pull", "zendesk")
+    assert code == 2 and "RHYTHM_ZENDESK_SUBDOMAIN is not set" in out
