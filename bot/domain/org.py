@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.access import Role
+from bot.domain.adherence_policy import parse_policy
 from bot.domain.metrics import Aggregation, Unit
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -61,6 +62,13 @@ class TeamSpec(_Strict):
     privacy_mode: str = Field(default="names", pattern=r"^(names|counts)$")
     leads: tuple[str, ...] = ()
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
+    adherence: dict[str, Any] = Field(default_factory=dict)  # rules, escalate_after_minutes, alert_cap
+
+    @field_validator("adherence")
+    @classmethod
+    def _adherence(cls, v: dict[str, Any]) -> dict[str, Any]:
+        parse_policy(v)  # raises ValueError naming the bad key
+        return v
 
     @field_validator("key")
     @classmethod
@@ -221,6 +229,7 @@ TEAM_FIELDS = (
     "snapshot_times",
     "huddle_time",
     "privacy_mode",
+    "adherence",
 )
 
 
@@ -234,6 +243,7 @@ def team_fields(spec: OrgSpec, t: TeamSpec) -> dict[str, Any]:
         "snapshot_times": list(t.snapshot_times),
         "huddle_time": t.huddle_time,
         "privacy_mode": t.privacy_mode,
+        "adherence": t.adherence,
     }
 
 

@@ -191,3 +191,12 @@ def test_diff_fields_lists_only_differences() -> None:
 )
 def test_change_str(change: Change, text: str) -> None:
     assert str(change) == text
+
+
+def test_team_adherence_settings_are_validated_in_org_yml() -> None:
+    data = org()
+    data["teams"][0]["adherence"] = {"rules": {"thresholds": {"late_login": 120}}, "escalate_after_minutes": 10}
+    assert OrgSpec.model_validate(data).teams[0].adherence["escalate_after_minutes"] == 10
+    data["teams"][0]["adherence"] = {"rules": {"matrix": {"open": {"brake": "out"}}}}
+    with pytest.raises(ValidationError, match="brake"):
+        OrgSpec.model_validate(data)
