@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.services.cache import TtlCache
 from bot.store.db import make_engine, make_session_factory
 
 
@@ -41,6 +43,7 @@ class Deps:
     outbox_ready: Signal = field(default_factory=Signal)
     # One adherence scan at a time in this process (the per-minute job and scans triggered by ingest).
     scan_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    scorecards: TtlCache[Any] = field(default_factory=TtlCache)
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Deps:

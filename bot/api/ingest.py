@@ -169,6 +169,7 @@ def ingest_router(deps: Deps) -> APIRouter:
                 raise unprocessable([row_error(e) for e in errors])
             audit.record(session, actor=f"api:{key.name}", action="kpis.ingest", subject="kpi_sample", rows=count)
             await session.commit()
+        deps.scorecards.clear()  # new figures: the next /kpi recomputes
         return IngestResult(received=len(records), upserted=count)
 
     return router

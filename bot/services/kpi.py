@@ -86,6 +86,13 @@ def _subtitle(kind: PeriodKind, days: str) -> str:
 
 async def team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind) -> Scorecard:
     today = deps.clock.now().astimezone(team.tz).date()
+    key = ("team", team.id, kind, today)
+    card: Scorecard = await deps.scorecards.get_or_compute(key, lambda: _team_scorecard(deps, session, team, kind))
+    return card
+
+
+async def _team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind) -> Scorecard:
+    today = deps.clock.now().astimezone(team.tz).date()
     current = period_range(kind, today)
     previous = previous_range(kind, current)
     rows = await kpis.day_sums(session, days=window_for(current, previous), team_id=team.id)

@@ -35,6 +35,7 @@ async def run_zendesk_pull(deps: Deps, *, client: ZendeskClient | None = None) -
     result = await pull_zendesk(
         deps, since=now - WINDOW, client=client, options=zendesk_options(deps), actor=f"job:{JOB}"
     )
+    deps.scorecards.clear()
     log.info(
         "zendesk pull: %d tickets, %d samples, %d unknown assignees, complete=%s",
         result.tickets_seen,
