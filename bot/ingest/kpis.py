@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.domain.metrics import Aggregation, MetricDef, value_from_display
 from bot.ingest.records import Record, RowError, text
@@ -43,16 +44,26 @@ class Lookups:
 
 async def load_lookups(session: AsyncSession) -> Lookups:
     metrics = {m.key: (pk(m), metric_def(m)) for m in (await session.execute(select(Metric))).scalars()}
-    teams = {t.id: t for t in (await session.execute(select(Team))).scalars()}
     subjects: dict[str, Subject | str] = {}
-    for t in teams.values():
-        subjects[f"team:{t.key}"] = Subject(f"t:{t.id}", None, pk(t), ZoneInfo(t.timezone))
-    for m in (await session.execute(select(Member))).scalars():
-        team = teams.get(m.team_id)
-        value: Subject | str = (
-            Subject(f"m:{m.id}", m.id, pk(team), ZoneInfo(team.timezone)) if team else f"{m.email} has no team"
+    zones: dict[int, ZoneInfo] = {}
+    team_rows = await session.execute(select(col(Team.id), col(Team.key), col(Team.timezone)))
+    for team_id, key, timezone in team_rows.all():
+        assert team_id is not None  # a primary key read back from the database
+        zones[team_id] = ZoneInfo(timezone)
+        subjects[f"team:{key}"] = Subject(f"t:{team_id}", None, team_id, zones[team_id])
+    # Plain columns, not ORM rows: every API request builds this, and identity-mapping every member is slow.
+    member_rows = await session.execute(
+        select(
+            col(Member.id), col(Member.email), col(Member.external_id), col(Member.slack_user_id), col(Member.team_id)
         )
-        for ref in (m.email, m.external_id, m.slack_user_id):
+    )
+    for member_id, email, external_id, slack_user_id, team_id in member_rows.all():
+        value: Subject | str = (
+            Subject(f"m:{member_id}", member_id, team_id, zones[team_id])
+            if team_id in zones
+            else f"{email} has no team"
+        )
+        for ref in (email, external_id, slack_user_id):
             if ref:
                 subjects[ref.lower()] = value
     return Lookups(metrics, subjects)
