@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_apikey import apikey_app
 from bot.config import ConfigError, Settings, load_settings
@@ -156,6 +157,29 @@ def import_roster(
     )
 
 
+Importer = Callable[[AsyncSession, list[tuple[int, dict[str, Any]]]], Awaitable[tuple[int, list[RowError]]]]
+
+
+def _run_import(file: Path, records: list[tuple[int, dict[str, Any]]], importer: Importer, action: str) -> int:
+    """Validate and write in one transaction; any bad row: list them all, change nothing, exit 1."""
+
+    async def work(deps: Deps) -> tuple[int, list[RowError]]:
+        async with deps.sessions() as session:
+            count, errors = await importer(session, records)
+            if errors:
+                await session.rollback()
+                return 0, errors
+            audit.record(session, actor="cli", action=action, subject=file.name, rows=count)
+            await session.commit()
+            return count, []
+
+    count, errors = _with_db(_settings(), work)
+    if errors:
+        _print_errors(errors, file)
+        raise typer.Exit(1)
+    return count
+
+
 @import_app.command("kpis")
 def import_kpis(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON lines (.jsonl)")],
@@ -164,32 +188,22 @@ def import_kpis(
     """Upsert KPI samples; a file with any bad row changes nothing."""
     records = _read(file, kpi_import.REQUIRED_COLUMNS)
 
-    async def work(deps: Deps) -> tuple[int, list[RowError]]:
-        async with deps.sessions() as session:
-            with Progress(
-                TextColumn("[bold]Importing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-                disable=len(records) < 5000,
-            ) as progress:
-                task = progress.add_task("kpis", total=len(records))
-                count, errors = await kpi_import.import_kpis(
-                    session, records, source=source, on_progress=lambda n: progress.advance(task, n)
-                )
-            if errors:
-                await session.rollback()
-                return 0, errors
-            audit.record(session, actor="cli", action="kpis.import", subject=file.name, rows=count)
-            await session.commit()
-            return count, []
+    async def importer(session: AsyncSession, rows: list[tuple[int, dict[str, Any]]]) -> tuple[int, list[RowError]]:
+        with Progress(
+            TextColumn("[bold]Importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=len(rows) < 5000,
+        ) as progress:
+            task = progress.add_task("kpis", total=len(rows))
+            return await kpi_import.import_kpis(
+                session, rows, source=source, on_progress=lambda n: progress.advance(task, n)
+            )
 
-    count, errors = _with_db(_settings(), work)
-    if errors:
-        _print_errors(errors, file)
-        raise typer.Exit(1)
+    count = _run_import(file, records, importer, "kpis.import")
     console.print(f"[green]Imported {count} KPI sample(s)[/green] from {file.name}.")
 
 
@@ -201,21 +215,7 @@ def import_schedule(
 ) -> None:
     """Replace agents' schedule segments over the window the file covers (a WFM re-publish)."""
     records = _read(file, adherence_import.SCHEDULE_COLUMNS)
-
-    async def work(deps: Deps) -> tuple[int, list[RowError]]:
-        async with deps.sessions() as session:
-            count, errors = await adherence_import.import_schedule(session, records)
-            if errors:
-                await session.rollback()
-                return 0, errors
-            audit.record(session, actor="cli", action="schedule.import", subject=file.name, segments=count)
-            await session.commit()
-            return count, []
-
-    count, errors = _with_db(_settings(), work)
-    if errors:
-        _print_errors(errors, file)
-        raise typer.Exit(1)
+    count = _run_import(file, records, adherence_import.import_schedule, "schedule.import")
     console.print(f"[green]Imported {count} schedule segment(s)[/green] from {file.name}.")
 
 
