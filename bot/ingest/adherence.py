@@ -10,10 +10,10 @@ State rows: ``agent``, ``at``, ``state``. Out-of-order and repeated events are f
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,48 +51,53 @@ def _name(record: Record, key: str) -> str:
     return value
 
 
-def validate_schedule(
-    records: Sequence[tuple[int, Record]], lookups: Lookups, source: str
-) -> tuple[dict[int, AgentSchedule], list[RowError]]:
-    by_member: dict[int, AgentSchedule] = {}
+T = TypeVar("T")
+
+
+def _each(records: Sequence[tuple[int, Record]], parse: Callable[[Record], T]) -> tuple[list[T], list[RowError]]:
+    """``parse`` every record; a ValueError becomes that line's error, and every bad line is reported."""
+    good: list[T] = []
     errors: list[RowError] = []
     for line, record in records:
         try:
             if "__error__" in record:
                 raise ValueError(record["__error__"])
-            agent = _agent(record, lookups)
-            start = parse_moment(text(record, "start"), agent.tz, "start")
-            end = parse_moment(text(record, "end"), agent.tz, "end")
-            if end <= start:
-                raise ValueError("end must be after start")
-            activity = _name(record, "activity")
+            good.append(parse(record))
         except ValueError as exc:
             errors.append(RowError(line, str(exc)))
-            continue
+    return good, errors
+
+
+def validate_schedule(
+    records: Sequence[tuple[int, Record]], lookups: Lookups, source: str
+) -> tuple[dict[int, AgentSchedule], list[RowError]]:
+    def parse(record: Record) -> tuple[int, dict[str, Any]]:
+        agent = _agent(record, lookups)
+        start = parse_moment(text(record, "start"), agent.tz, "start")
+        end = parse_moment(text(record, "end"), agent.tz, "end")
+        if end <= start:
+            raise ValueError("end must be after start")
         assert agent.member_id is not None
-        plan = by_member.setdefault(agent.member_id, AgentSchedule(start, end, []))
-        plan.start, plan.end = min(plan.start, start), max(plan.end, end)
-        plan.segments.append({"start": start, "end": end, "activity": activity, "source": source})
+        return agent.member_id, {"start": start, "end": end, "activity": _name(record, "activity"), "source": source}
+
+    segments, errors = _each(records, parse)
+    by_member: dict[int, AgentSchedule] = {}
+    for member_id, seg in segments:
+        plan = by_member.setdefault(member_id, AgentSchedule(seg["start"], seg["end"], []))
+        plan.start, plan.end = min(plan.start, seg["start"]), max(plan.end, seg["end"])
+        plan.segments.append(seg)
     return by_member, errors
 
 
 def validate_states(
     records: Sequence[tuple[int, Record]], lookups: Lookups, source: str
 ) -> tuple[list[dict[str, Any]], list[RowError]]:
-    rows: list[dict[str, Any]] = []
-    errors: list[RowError] = []
-    for line, record in records:
-        try:
-            if "__error__" in record:
-                raise ValueError(record["__error__"])
-            agent = _agent(record, lookups)
-            at = parse_moment(text(record, "at"), agent.tz, "at")
-            state = _name(record, "state")
-        except ValueError as exc:
-            errors.append(RowError(line, str(exc)))
-            continue
-        rows.append({"member_id": agent.member_id, "at": at, "state": state, "source": source})
-    return rows, errors
+    def parse(record: Record) -> dict[str, Any]:
+        agent = _agent(record, lookups)
+        at = parse_moment(text(record, "at"), agent.tz, "at")
+        return {"member_id": agent.member_id, "at": at, "state": _name(record, "state"), "source": source}
+
+    return _each(records, parse)
 
 
 async def import_schedule(
