@@ -13,13 +13,8 @@ three ways, ``--repeat`` times each, interleaved (best and median reported):
 
 Also timed: the API sending the same batches again (every row exists: all updates, the idempotent path).
 
-``--proposed`` adds API and CSV runs with PROTOTYPES of the recommended changes patched in for this process only,
-to measure them before anyone makes them in ``bot/``: the PostgreSQL upsert as COPY into a temporary table plus
-one INSERT … SELECT … ON CONFLICT per chunk; lookups read as plain columns; the period memoised per day and zone.
-
     .venv/bin/python bench/ingest.py                         # both databases, 100,000 samples
     .venv/bin/python bench/ingest.py --db postgres --profile # plus a cProfile of one API and one CSV run
-    .venv/bin/python bench/ingest.py --proposed              # plus the recommended changes, as prototypes
 
 SQLite lives in bench/.cache/ingest_bench.db; PostgreSQL in its own database ``rhythm_bench_ingest`` on the
 loopback server (created when missing; its public schema is dropped and rebuilt every run). The ``test`` database
@@ -43,37 +38,34 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlmodel import SQLModel, col
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
 
 from bot.api.app import create_asgi_app
 from bot.config import Settings
 from bot.deps import Deps, build_deps
 from bot.domain.metrics import DEFAULT_METRICS, Aggregation
 from bot.domain.org import OrgSpec
-from bot.ingest import kpis as ingest_kpis
 from bot.ingest.kpis import REQUIRED_COLUMNS, import_kpis, load_lookups, validate
-from bot.ingest.records import Record, RowError, read_records
-from bot.store import apikeys, audit, kpis
+from bot.ingest.records import Record, read_records
+from bot.store import apikeys, audit
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
-from bot.store.org import apply_org, metric_def
-from bot.store.tables import KpiSample, Member, Metric, Team, pk, utcnow
+from bot.store.org import apply_org
+from bot.store.tables import KpiSample, utcnow
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 SQLITE_PATH = CACHE / "ingest_bench.db"
@@ -83,8 +75,7 @@ METRICS = [m.key for m in DEFAULT_METRICS if m.aggregation is Aggregation.RATIO]
 FIRST_DAY = date(2026, 1, 5)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TARGET = 0.5  # API ≥ 50% of the floor on PostgreSQL
-PROPOSED_API, PROPOSED_CSV = "API with the proposed changes", "CSV with the proposed changes"
-LABELS = ("floor", "API", "CSV", "API again (all updates)", PROPOSED_API, PROPOSED_CSV)
+LABELS = ("floor", "API", "CSV", "API again (all updates)")
 console = Console(width=120)
 
 
@@ -196,95 +187,6 @@ async def floor(engine: AsyncEngine, rows: list[tuple[Any, ...]]) -> None:
             await conn.exec_driver_sql(sql, rows)
 
 
-# ---- PROTOTYPES of the changes the report recommends (bench only; --proposed patches them in, then restores) ----
-
-_CURRENT = (kpis.upsert_samples, ingest_kpis.load_lookups, ingest_kpis.validate)
-_KEY = ("metric_id", "subject", "period_start", "period_end", "source")
-_UPDATED = ("numerator", "denominator", "member_id", "team_id", "day", "ingested_at")
-
-
-async def proposed_upsert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """bot.store.kpis.upsert_samples on PostgreSQL as one COPY and one statement per chunk, instead of one
-    prepared INSERT … ON CONFLICT per row (psycopg 3 executemany; SQLAlchemy's insertmanyvalues batching does not
-    apply to psycopg 3 without RETURNING). Same rows, same result; other dialects keep the current code."""
-    conn = await session.connection()
-    if conn.dialect.name != "postgresql" or not rows:
-        return await _CURRENT[0](session, rows)
-    pg = (await conn.get_raw_connection()).driver_connection
-    assert isinstance(pg, psycopg.AsyncConnection)
-    now, cols = utcnow(), ", ".join(COLS)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
-    async with pg.cursor() as cur:
-        # Column types only (no id default, no constraints); lives as long as the pooled connection.
-        await cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS kpi_sample_in AS SELECT {cols} FROM kpi_sample LIMIT 0")
-        async with cur.copy(f"COPY kpi_sample_in ({cols}) FROM STDIN") as copy:
-            for r in rows:
-                await copy.write_row([now if c == "ingested_at" else r[c] for c in COLS])
-        await cur.execute(
-            f"INSERT INTO kpi_sample ({cols}) SELECT {cols} FROM kpi_sample_in "
-            f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
-        )
-        await cur.execute("TRUNCATE kpi_sample_in")
-    return len(rows)
-
-
-async def proposed_lookups(session: AsyncSession) -> ingest_kpis.Lookups:
-    """bot.ingest.kpis.load_lookups reading plain columns instead of building an ORM object per member."""
-    metrics = {m.key: (pk(m), metric_def(m)) for m in (await session.execute(select(Metric))).scalars()}
-    teams: dict[int, ZoneInfo] = {}
-    subjects: dict[str, ingest_kpis.Subject | str] = {}
-    for t in (await session.execute(select(Team))).scalars():  # a few dozen rows: the ORM costs nothing here
-        teams[pk(t)] = ZoneInfo(t.timezone)
-        subjects[f"team:{t.key}"] = ingest_kpis.Subject(f"t:{t.id}", None, pk(t), teams[pk(t)])
-    m = Member
-    query = select(col(m.id), col(m.email), col(m.external_id), col(m.slack_user_id), col(m.team_id))
-    for member_id, email, external_id, slack_id, team_id in (await session.execute(query)).all():
-        zone = teams.get(team_id) if team_id is not None else None
-        value: ingest_kpis.Subject | str = (
-            ingest_kpis.Subject(f"m:{member_id}", member_id, team_id, zone)
-            if team_id is not None and zone is not None
-            else f"{email} has no team"
-        )
-        for ref in (email, external_id, slack_id):
-            if ref:
-                subjects[ref.lower()] = value
-    return ingest_kpis.Lookups(metrics, subjects)
-
-
-def proposed_validate(
-    records: Sequence[tuple[int, Record]], lookups: ingest_kpis.Lookups, default_source: str
-) -> tuple[list[dict[str, Any]], list[RowError]]:
-    """bot.ingest.kpis.validate with ``_period`` memoised per (date, start, end, zone) for the call: all agents of a
-    team share a day, so date parsing and two zone-aware datetime constructions happen once, not per row."""
-    period = ingest_kpis._period
-    cache: dict[tuple[Any, ...], tuple[date, datetime, datetime]] = {}
-
-    def memo(record: Record, tz: ZoneInfo) -> tuple[date, datetime, datetime]:
-        key = (record.get("date"), record.get("start"), record.get("end"), tz)
-        if (hit := cache.get(key)) is None:
-            hit = cache[key] = period(record, tz)
-        return hit
-
-    ingest_kpis._period = memo
-    try:
-        return _CURRENT[2](records, lookups, default_source)
-    finally:
-        ingest_kpis._period = period
-
-
-@contextmanager
-def proposed_changes() -> Iterator[None]:
-    kpis.upsert_samples, ingest_kpis.load_lookups, ingest_kpis.validate = (
-        proposed_upsert,
-        proposed_lookups,
-        proposed_validate,
-    )
-    try:
-        yield
-    finally:
-        kpis.upsert_samples, ingest_kpis.load_lookups, ingest_kpis.validate = _CURRENT
-
-
 # ---- the paths under test ----
 
 
@@ -387,10 +289,6 @@ async def bench_db(name: str, url: str, a: argparse.Namespace) -> dict[str, list
                 results["CSV"].append(await timed(engine, n, csv_path))
                 results["API"].append(await timed(engine, n, api))
                 results["API again (all updates)"].append(await timed(engine, n, api, empty=False))
-                if a.proposed:
-                    with proposed_changes():
-                        results[PROPOSED_API].append(await timed(engine, n, api))
-                        results[PROPOSED_CSV].append(await timed(engine, n, csv_path))
             if a.profile:
                 for label, work in (("API", api), ("CSV", csv_path)):
                     await empty_table(engine)
@@ -446,7 +344,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=10_000, help="samples per API request (the API allows ≤ 10,000)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--profile", action="store_true", help="cProfile one API run and one CSV run")
-    p.add_argument("--proposed", action="store_true", help="also time prototypes of the recommended changes")
     a = p.parse_args()
     if not (1 <= a.samples <= 1_000_000 and 1 <= a.teams <= 999 and 1 <= a.agents <= 99 and 1 <= a.repeat <= 10):
         p.error("samples 1..1,000,000; teams 1..999; agents 1..99; repeat 1..10")

@@ -137,6 +137,7 @@ def validate(
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
     seen: dict[tuple[Any, ...], int] = {}
+    periods: dict[tuple[str, str, str, ZoneInfo], tuple[date, datetime, datetime]] = {}
     for line, record in records:
         try:
             if "__error__" in record:
@@ -154,7 +155,10 @@ def validate(
                 )
             if isinstance(subject, str):
                 raise ValueError(subject)
-            day, start, end = _period(record, subject.tz)
+            period_key = (text(record, "date"), text(record, "start"), text(record, "end"), subject.tz)
+            if (parsed := periods.get(period_key)) is None:  # a team's agents share their days: parse each once
+                parsed = periods[period_key] = _period(record, subject.tz)
+            day, start, end = parsed
             numerator, denominator = _amounts(record, metric)
             source = text(record, "source") or default_source
             if len(source) > 64:

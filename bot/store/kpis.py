@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select, text
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
 from bot.domain.kpi import DaySums
@@ -21,24 +21,39 @@ _KEY = ["metric_id", "subject", "period_start", "period_end", "source"]
 _UPDATED = ("numerator", "denominator", "member_id", "team_id", "day", "ingested_at")
 
 
-_PG_COLUMNS = {
-    "metric_id": "int",
-    "subject": "text",
-    "member_id": "int",
-    "team_id": "int",
-    "day": "date",
-    "period_start": "timestamptz",
-    "period_end": "timestamptz",
-    "numerator": "float8",
-    "denominator": "float8",
-    "source": "text",
-    "ingested_at": "timestamptz",
-}
-_PG_UPSERT = text(
-    f"INSERT INTO kpi_sample ({', '.join(_PG_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _PG_COLUMNS.items())}) "
+_COLUMNS = (
+    "metric_id",
+    "subject",
+    "member_id",
+    "team_id",
+    "day",
+    "period_start",
+    "period_end",
+    "numerator",
+    "denominator",
+    "source",
+    "ingested_at",
+)
+_PG_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS kpi_sample_in AS SELECT {', '.join(_COLUMNS)} FROM kpi_sample LIMIT 0"
+_PG_MERGE = (
+    f"INSERT INTO kpi_sample ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM kpi_sample_in "
     f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _UPDATED)}"
 )
+
+
+async def _pg_copy_upsert(conn: AsyncConnection, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    """COPY into a session temp table, then one INSERT … SELECT … ON CONFLICT: psycopg would otherwise send one
+    prepared INSERT per row (SQLAlchemy batches psycopg executemany only for statements with RETURNING).
+    ``validate`` already rejects two rows with one key, which ON CONFLICT could not update twice."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    async with raw.cursor() as cur:
+        await cur.execute(_PG_STAGE)  # lives as long as the pooled connection; emptied after each use
+        async with cur.copy(f"COPY kpi_sample_in ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                await copy.write_row([now if c == "ingested_at" else r.get(c) for c in _COLUMNS])
+        await cur.execute(_PG_MERGE)
+        await cur.execute("TRUNCATE kpi_sample_in")
 
 
 def _upsert_statement(dialect: str) -> Any:
@@ -59,12 +74,7 @@ async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     conn = await session.connection()
     now = utcnow()
     if conn.dialect.name == "postgresql":
-        # One statement per chunk, the rows as column arrays: psycopg would otherwise send one prepared INSERT
-        # per row (SQLAlchemy batches psycopg executemany only for statements with RETURNING).
-        for i in range(0, len(rows), CHUNK):
-            chunk = rows[i : i + CHUNK]
-            params = {c: [r.get(c) for r in chunk] for c in _PG_COLUMNS if c != "ingested_at"}
-            await conn.execute(_PG_UPSERT, {**params, "ingested_at": [now] * len(chunk)})
+        await _pg_copy_upsert(conn, rows, now)
         return len(rows)
     stmt = _upsert_statement(conn.dialect.name)
     for i in range(0, len(rows), CHUNK):
