@@ -65,6 +65,7 @@ from bot.handlers.common import WORKING
 from bot.sandbox.demo_data import TARGETS
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.requests import signed_headers, slash_command_body
+from bot.store import kpis
 from bot.store.db import make_engine, make_session_factory
 from bot.store.migrate import head_revision, upgrade
 from bot.store.org import apply_org
@@ -159,6 +160,7 @@ async def prepare(url: str, a: argparse.Namespace) -> list[str]:
         await ensure_pg_database(url)
     engine = make_engine(url)
     try:
+        await upgrade(engine)  # a cache from an older schema gains new tables (0006 backfills kpi_day)
         if a.regenerate or not await cached(engine, expected):
             if is_pg:
                 console.print(f"[yellow]WARNING: dropping and recreating schema public in {make_url(url).database}")
@@ -209,6 +211,7 @@ async def generate(engine: AsyncEngine, a: argparse.Namespace, is_pg: bool) -> N
             stmt = insert(KPI_TABLE)
             while chunk := [dict(zip(COLS, r, strict=True)) for _, r in zip(range(100_000), rows, strict=False)]:
                 await conn.execute(stmt, chunk)
+        await kpis.rebuild_all_days(conn)  # the bulk load bypassed upsert_samples, which keeps kpi_day
     async with engine.connect() as conn:  # what autovacuum / a checkpoint would do soon after a big import
         if is_pg:
             await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM ANALYZE"))

@@ -43,7 +43,7 @@ from bot.ingest.zendesk_client import (
     ZendeskClient,
     zendesk_client_from_settings,
 )
-from bot.store import audit
+from bot.store import audit, kpis
 from bot.store.tables import KpiSample, utcnow
 
 __all__ = [
@@ -195,15 +195,19 @@ async def pull_zendesk(
             return replace(result, unknown_assignees=unknown, errors=tuple(errors))
         metric_ids = [lookups.metrics[k][0] for k in METRICS if k in lookups.metrics]
         stale = await session.execute(
-            delete(KpiSample).where(
+            delete(KpiSample)
+            .where(
                 col(KpiSample.source) == SOURCE,
                 col(KpiSample.metric_id).in_(metric_ids),
                 col(KpiSample.member_id).is_not(None),
                 col(KpiSample.period_start) >= since,
                 col(KpiSample.ingested_at) < started,
             )
+            .returning(col(KpiSample.team_id), col(KpiSample.day))
         )
-        removed = int(getattr(stale, "rowcount", 0) or 0)
+        gone = stale.all()
+        await kpis.refresh_days(session, {(team_id, day) for team_id, day in gone})  # the daily sums forget them too
+        removed = len(gone)
         audit.record(
             session,
             actor=actor,

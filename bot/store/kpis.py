@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import Float, case, cast, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
 from bot.domain.kpi import DaySums
 from bot.domain.periods import DateRange
-from bot.store.tables import KpiSample, Metric, utcnow
+from bot.store.tables import KpiDay, KpiSample, Metric, utcnow
 
 # Rows per statement (PostgreSQL: column arrays) or executemany batch (SQLite: multi-row INSERTs).
 CHUNK = 5000
@@ -75,10 +75,11 @@ async def upsert_samples(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     now = utcnow()
     if conn.dialect.name == "postgresql":
         await _pg_copy_upsert(conn, rows, now)
-        return len(rows)
-    stmt = _upsert_statement(conn.dialect.name)
-    for i in range(0, len(rows), CHUNK):
-        await conn.execute(stmt, [{**r, "ingested_at": now} for r in rows[i : i + CHUNK]])
+    else:
+        stmt = _upsert_statement(conn.dialect.name)
+        for i in range(0, len(rows), CHUNK):
+            await conn.execute(stmt, [{**r, "ingested_at": now} for r in rows[i : i + CHUNK]])
+    await refresh_days(session, {(r["team_id"], r["day"]) for r in rows})
     return len(rows)
 
 
@@ -107,6 +108,55 @@ def _sums_query(days: DateRange, *group_by: Any) -> Any:
     )
 
 
+_REFRESH_DELETE = text("DELETE FROM kpi_day WHERE team_id = :team AND day BETWEEN :first AND :last")
+_REFRESH_INSERT = text(
+    "INSERT INTO kpi_day (team_id, day, metric_id, team_level, numerator, denominator, samples, ratio_sum, last_end) "
+    "SELECT team_id, day, metric_id, member_id IS NULL, sum(numerator), sum(denominator), count(*), "
+    "sum(CASE WHEN denominator <> 0 THEN numerator / denominator ELSE 0 END), max(period_end) "
+    "FROM kpi_sample WHERE team_id = :team AND day BETWEEN :first AND :last "
+    "GROUP BY team_id, day, metric_id, member_id IS NULL"
+)
+
+
+async def rebuild_all_days(conn: AsyncConnection) -> None:
+    """Rebuild every team's daily sums (after a bulk load that bypassed ``upsert_samples``)."""
+    await conn.execute(text("DELETE FROM kpi_day"))
+    await conn.execute(
+        text(_REFRESH_INSERT.text.replace("WHERE team_id = :team AND day BETWEEN :first AND :last ", ""))
+    )
+
+
+async def refresh_days(session: AsyncSession, touched: Iterable[tuple[int, date]]) -> None:
+    """Rebuild ``kpi_day`` for the (team, day)s a write touched (per team, its first to last such day)."""
+    spans: dict[int, tuple[date, date]] = {}
+    for team_id, day in touched:
+        first, last = spans.get(team_id, (day, day))
+        spans[team_id] = (min(first, day), max(last, day))
+    conn = await session.connection()
+    for team_id, (first, last) in spans.items():
+        params = {"team": team_id, "first": first, "last": last}
+        await conn.execute(_REFRESH_DELETE, params)
+        await conn.execute(_REFRESH_INSERT, params)
+
+
+def _daily_query(days: DateRange, *extra: Any) -> Any:
+    """The same shape as ``_sums_query``, read from the per-team daily sums (a team's figures only)."""
+    return (
+        select(
+            *extra,
+            col(Metric.key),
+            col(KpiDay.day),
+            col(KpiDay.team_level),
+            col(KpiDay.numerator),
+            col(KpiDay.denominator),
+            col(KpiDay.samples),
+            col(KpiDay.ratio_sum),
+        )
+        .join(Metric, col(Metric.id) == KpiDay.metric_id)
+        .where(col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end)
+    )
+
+
 def _row(key: Any, day: Any, team_level: Any, n: Any, d: Any, c: Any, r: Any) -> tuple[Any, ...]:
     return (key, day, bool(team_level), float(n or 0), float(d or 0), int(c), float(r or 0))
 
@@ -121,19 +171,17 @@ async def day_sums(
     """
     if (team_id is None) == (member_id is None):
         raise ValueError("give exactly one of team_id and member_id")
-    query = _sums_query(days)
-    query = (
-        query.where(col(KpiSample.team_id) == team_id)
-        if team_id is not None
-        else query.where(col(KpiSample.member_id) == member_id)
-    )
+    if team_id is not None:
+        query = _daily_query(days).where(col(KpiDay.team_id) == team_id)
+        return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
+    query = _sums_query(days).where(col(KpiSample.member_id) == member_id)
     return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
 
 
 async def day_sums_by_team(session: AsyncSession, *, days: DateRange) -> dict[int, list[DaySums]]:
     """``day_sums`` for every team at once (one grouped scan), for site-wide reports."""
     grouped: dict[int, list[tuple[Any, ...]]] = {}
-    for team_id, *rest in (await session.execute(_sums_query(days, col(KpiSample.team_id)))).all():
+    for team_id, *rest in (await session.execute(_daily_query(days, col(KpiDay.team_id)))).all():
         grouped.setdefault(team_id, []).append(_row(*rest))
     return {team_id: _prefer_agent_level(rows) for team_id, rows in grouped.items()}
 
@@ -152,13 +200,13 @@ async def latest_sample_end(
     session: AsyncSession, *, days: DateRange, team_id: int | None = None, member_id: int | None = None
 ) -> datetime | None:
     """End of the newest period in the window: "data up to 14:30"."""
-    query = select(func.max(col(KpiSample.period_end))).where(
-        col(KpiSample.day) >= days.start, col(KpiSample.day) <= days.end
-    )
-    query = (
-        query.where(col(KpiSample.team_id) == team_id)
-        if team_id is not None
-        else query.where(col(KpiSample.member_id) == member_id)
-    )
+    if team_id is not None:
+        query = select(func.max(col(KpiDay.last_end))).where(
+            col(KpiDay.team_id) == team_id, col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end
+        )
+    else:
+        query = select(func.max(col(KpiSample.period_end))).where(
+            col(KpiSample.member_id) == member_id, col(KpiSample.day) >= days.start, col(KpiSample.day) <= days.end
+        )
     value: datetime | None = (await session.execute(query)).scalar_one()
     return value

@@ -277,3 +277,24 @@ class Breach(SQLModel, table=True):
     shown: str | None = Field(default=None, max_length=64)  # what that message shows now (minutes, status…)
     escalated_at: datetime | None = _ts(nullable=True)
     updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class KpiDay(SQLModel, table=True):
+    """Per team, metric and local day: the sums a team scorecard needs, kept beside ``kpi_sample``.
+
+    Rebuilt for the (team, day)s an import touches, in the import's transaction, so a 30-day team scorecard reads
+    a few hundred rows instead of every agent's samples. Agent- and team-level samples are kept apart
+    (``team_level``) because a scorecard uses team-level figures only where no agent figure exists.
+    """
+
+    __tablename__ = "kpi_day"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    metric_id: int = Field(foreign_key="metric.id", primary_key=True)
+    team_level: bool = Field(primary_key=True)
+    numerator: float
+    denominator: float
+    samples: int
+    ratio_sum: float
+    last_end: datetime = _ts(nullable=False)

@@ -119,3 +119,26 @@ def test_utc_column_refuses_naive_datetimes() -> None:
 
     with pytest.raises(ValueError, match="naive"):
         UTCDateTime().process_bind_param(datetime(2026, 1, 1), sqlite.dialect())
+
+
+async def test_daily_sums_follow_every_write(org: Deps) -> None:
+    """kpi_day is rebuilt for the touched team-days in each write, and equals a fresh aggregate of kpi_sample."""
+    from sqlalchemy import text
+
+    await add_samples(org, sample("csat", "thandi@example.com", "2026-11-18", 8, 10))
+    await add_samples(
+        org,
+        sample("csat", "thandi@example.com", "2026-11-18", 9, 10),  # updates the same sample
+        sample("csat", "sipho@example.com", "2026-11-17", 1, 4),
+    )
+    async with org.sessions() as session:
+        daily = (
+            await session.execute(text("SELECT day, numerator, denominator, samples FROM kpi_day ORDER BY day"))
+        ).all()
+        assert [(str(d), n, dn, c) for d, n, dn, c in daily] == [("2026-11-17", 1, 4, 1), ("2026-11-18", 9, 10, 1)]
+        conn = await session.connection()
+        await kpis.rebuild_all_days(conn)
+        rebuilt = (
+            await session.execute(text("SELECT day, numerator, denominator, samples FROM kpi_day ORDER BY day"))
+        ).all()
+    assert [tuple(r) for r in rebuilt] == [tuple(r) for r in daily]
