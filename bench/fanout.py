@@ -34,9 +34,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
+from common import ensure_pg_database  # bench/ is the script directory
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.delivery.client import create_delivery_client
@@ -60,15 +59,6 @@ class Run:
     rows_sent: int
     distinct_ts: int
     rejected: int  # 429s from the fake
-
-
-async def ensure_pg_database(url: str) -> None:
-    u = make_url(url)
-    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
-        cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,))
-        if await cur.fetchone() is None:
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
 
 
 async def wait_until(done: Callable[[], Awaitable[bool]], deadline: float, step: float) -> None:

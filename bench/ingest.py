@@ -46,6 +46,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from common import ensure_pg_database  # bench/ is the script directory
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
@@ -102,15 +103,6 @@ def generate(emails: list[str], n: int) -> list[Record]:
                 )
         day += timedelta(days=1)
     return out[:n]
-
-
-async def ensure_pg_database(url: str) -> None:
-    u = make_url(url)
-    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
-        cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,))
-        if await cur.fetchone() is None:
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
 
 
 def reset_sqlite() -> None:

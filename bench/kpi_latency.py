@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
+from common import ensure_pg_database  # bench/ is the script directory
 from fastapi import FastAPI, Request, Response
 from pydantic import SecretStr
 from rich.console import Console
@@ -141,15 +142,6 @@ def reset_sqlite(url: str) -> None:
     CACHE.mkdir(exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{make_url(url).database}{suffix}").unlink(missing_ok=True)
-
-
-async def ensure_pg_database(url: str) -> None:
-    u = make_url(url)
-    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
-        cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,))
-        if await cur.fetchone() is None:
-            await conn.execute(f'CREATE DATABASE "{u.database}"')
 
 
 async def prepare(url: str, a: argparse.Namespace) -> list[str]:

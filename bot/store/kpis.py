@@ -108,22 +108,23 @@ def _sums_query(days: DateRange, *group_by: Any) -> Any:
     )
 
 
-_REFRESH_DELETE = text("DELETE FROM kpi_day WHERE team_id = :team AND day BETWEEN :first AND :last")
-_REFRESH_INSERT = text(
+# Per team, day, metric and level: the sums a team scorecard reads (see tables.KpiDay).
+_DAILY_SELECT = (
     "INSERT INTO kpi_day (team_id, day, metric_id, team_level, numerator, denominator, samples, ratio_sum, last_end) "
     "SELECT team_id, day, metric_id, member_id IS NULL, sum(numerator), sum(denominator), count(*), "
-    "sum(CASE WHEN denominator <> 0 THEN numerator / denominator ELSE 0 END), max(period_end) "
-    "FROM kpi_sample WHERE team_id = :team AND day BETWEEN :first AND :last "
-    "GROUP BY team_id, day, metric_id, member_id IS NULL"
+    "sum(CASE WHEN denominator <> 0 THEN numerator / denominator ELSE 0 END), max(period_end) FROM kpi_sample "
 )
+_DAILY_GROUP = "GROUP BY team_id, day, metric_id, member_id IS NULL"
+_SPAN = "team_id = :team AND day BETWEEN :first AND :last"
+_REFRESH_DELETE = text(f"DELETE FROM kpi_day WHERE {_SPAN}")
+_REFRESH_INSERT = text(f"{_DAILY_SELECT}WHERE {_SPAN} {_DAILY_GROUP}")
+_REBUILD_INSERT = text(f"{_DAILY_SELECT}{_DAILY_GROUP}")
 
 
 async def rebuild_all_days(conn: AsyncConnection) -> None:
     """Rebuild every team's daily sums (after a bulk load that bypassed ``upsert_samples``)."""
     await conn.execute(text("DELETE FROM kpi_day"))
-    await conn.execute(
-        text(_REFRESH_INSERT.text.replace("WHERE team_id = :team AND day BETWEEN :first AND :last ", ""))
-    )
+    await conn.execute(_REBUILD_INSERT)
 
 
 async def refresh_days(session: AsyncSession, touched: Iterable[tuple[int, date]]) -> None:
