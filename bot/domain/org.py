@@ -63,6 +63,8 @@ class TeamSpec(_Strict):
     leads: tuple[str, ...] = ()
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
     adherence: dict[str, Any] = Field(default_factory=dict)  # rules, escalate_after_minutes, alert_cap
+    huddle: dict[str, Any] = Field(default_factory=dict)  # close, reminder, second shift, anonymous mood
+    coaching: dict[str, Any] = Field(default_factory=dict)  # cadence
 
     @field_validator("adherence")
     @classmethod
@@ -230,6 +232,8 @@ TEAM_FIELDS = (
     "huddle_time",
     "privacy_mode",
     "adherence",
+    "huddle",
+    "coaching",
 )
 
 
@@ -244,6 +248,8 @@ def team_fields(spec: OrgSpec, t: TeamSpec) -> dict[str, Any]:
         "huddle_time": t.huddle_time,
         "privacy_mode": t.privacy_mode,
         "adherence": t.adherence,
+        "huddle": t.huddle,
+        "coaching": t.coaching,
     }
 
 

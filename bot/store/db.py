@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
-from bot.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from bot.store import coaching_tables, huddle_tables, notice_tables, tables  # noqa: F401  (registers every table on SQLModel.metadata)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

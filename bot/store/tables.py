@@ -64,6 +64,10 @@ class Team(SQLModel, table=True):
     privacy_mode: str = Field(default="names", max_length=16)
     # Adherence rule overrides and escalation, as written in org.yml (validated by bot.domain.adherence).
     adherence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Huddle settings (close, reminder, second shift, anonymous mood) and coaching settings (cadence), as written
+    # in org.yml and validated there.
+    huddle: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    coaching: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(nullable=False, default=utcnow)
     updated_at: datetime = _ts(nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -298,3 +302,19 @@ class KpiDay(SQLModel, table=True):
     samples: int
     ratio_sum: float
     last_end: datetime = _ts(nullable=False)
+
+
+class Leave(SQLModel, table=True):
+    """An agent away from ``first_day`` to ``last_day`` (inclusive, the team's local dates): neither prompted,
+    reminded nor counted absent by huddles and notices."""
+
+    __tablename__ = "leave"
+    __table_args__ = (Index("ix_leave_member_days", "member_id", "first_day", "last_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    first_day: date
+    last_day: date
+    reason: str | None = Field(default=None, max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = _ts(nullable=False, default=utcnow)

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from bot.store import tables  # noqa: F401  (populates SQLModel.metadata)
+from bot.store import coaching_tables, huddle_tables, notice_tables, tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.store.db import make_engine
 
 config = context.config
