@@ -374,6 +374,7 @@ async def main(a: argparse.Namespace) -> int:
     console.print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}")
     console.print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     console.print(f"clock: {NOW:%a %d %b %Y %H:%M} {TZ}; per-request timeout {REQUEST_TIMEOUT:.0f}s")
+    CACHE.mkdir(exist_ok=True)  # a fresh clone has none yet
     sqlite = CACHE / f"kpi_{a.teams}x{a.agents}x{a.days}.db"
     targets = {"SQLite": f"sqlite+aiosqlite:///{sqlite}", "PostgreSQL": a.pg_url}
     chosen = targets if a.db == "both" else {k: v for k, v in targets.items() if k.lower().startswith(a.db[:3])}

@@ -44,6 +44,8 @@ class Deps:
     # One adherence scan at a time in this process (the per-minute job and scans triggered by ingest).
     scan_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     scorecards: TtlCache[Any] = field(default_factory=TtlCache)
+    # Teams, metric catalogue, targets and team sizes, which change only with `rhythm org apply` or a roster import.
+    org_facts: TtlCache[Any] = field(default_factory=TtlCache)
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Deps:

@@ -45,6 +45,9 @@ class Sums:
         )
 
 
+NO_SUMS = Sums()
+
+
 def value_of(sums: Sums, metric: MetricDef) -> float | None:
     """The displayed value of summed samples, or None when there is nothing to show."""
     if sums.samples == 0:
@@ -64,15 +67,31 @@ def index_days(rows: Iterable[DaySums]) -> dict[tuple[str, date], Sums]:
     out: dict[tuple[str, date], Sums] = {}
     for r in rows:
         key = (r.metric_key, r.day)
-        out[key] = out.get(key, Sums()) + Sums(r.numerator, r.denominator, r.samples, r.ratio_sum)
+        sums = Sums(r.numerator, r.denominator, r.samples, r.ratio_sum)
+        seen = out.get(key)
+        out[key] = sums if seen is None else seen + sums
     return out
 
 
 def sum_days(index: Mapping[tuple[str, date], Sums], metric_key: str, days: DateRange) -> Sums:
-    total = Sums()
-    for i in range(days.days):
-        total = total + index.get((metric_key, days.start + timedelta(days=i)), Sums())
-    return total
+    return _sum(index, metric_key, _dates(days))
+
+
+def _dates(days: DateRange) -> list[date]:
+    return [days.start + timedelta(days=i) for i in range(days.days)]
+
+
+def _sum(index: Mapping[tuple[str, date], Sums], metric_key: str, dates: Iterable[date]) -> Sums:
+    numerator = denominator = ratio_sum = 0.0
+    samples = 0
+    for day in dates:
+        s = index.get((metric_key, day))
+        if s is not None:
+            numerator += s.numerator
+            denominator += s.denominator
+            samples += s.samples
+            ratio_sum += s.ratio_sum
+    return Sums(numerator, denominator, samples, ratio_sum)
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -133,16 +152,29 @@ def build_lines(
     ``partial_day``: the current period is a single day still in progress, so a count (a SUM metric) would
     be compared with a whole day; its change is left out rather than shown as a misleading drop.
     """
+    return lines_from_index(metrics, index_days(rows), targets, current, previous, partial_day=partial_day)
+
+
+def lines_from_index(
+    metrics: Sequence[MetricDef],
+    index: Mapping[tuple[str, date], Sums],
+    targets: Mapping[str, Target],
+    current: DateRange,
+    previous: DateRange,
+    *,
+    partial_day: bool = False,
+) -> tuple[MetricLine, ...]:
+    """``build_lines`` from sums already keyed by (metric, day)."""
     spark_days = [current.end - timedelta(days=i) for i in range(SPARK_DAYS - 1, -1, -1)]
-    index = index_days(rows)
+    current_days, previous_days = _dates(current), _dates(previous)
     with_data = {key for key, _ in index}
     lines = []
     for m in sorted(metrics, key=lambda m: (m.position, m.key)):
         if m.key not in with_data and m.key not in targets:
             continue
-        value = value_of(sum_days(index, m.key, current), m)
-        prev = value_of(sum_days(index, m.key, previous), m)
-        daily = [value_of(index.get((m.key, d), Sums()), m) for d in spark_days]
+        value = value_of(_sum(index, m.key, current_days), m)
+        prev = value_of(_sum(index, m.key, previous_days), m)
+        daily = [value_of(index.get((m.key, d), NO_SUMS), m) for d in spark_days]
         target = targets.get(m.key)
         lines.append(
             MetricLine(
@@ -158,6 +190,24 @@ def build_lines(
             )
         )
     return tuple(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDays:
+    """A team's daily sums over a wide window, agent-level and team-level apart, cut per period on demand."""
+
+    agent: dict[tuple[str, date], Sums]
+    team: dict[tuple[str, date], Sums]
+    last_end: dict[date, datetime]  # newest figure's end, per day
+
+    def cut(self, days: DateRange, current: DateRange) -> tuple[dict[tuple[str, date], Sums], datetime | None]:
+        """Sums within ``days`` — a metric's team-level figures only where no agent figure covers it there, since
+        both count the same work — and the end of the newest figure in ``current``."""
+        index = {k: v for k, v in self.agent.items() if days.start <= k[1] <= days.end}
+        covered = {metric for metric, _ in index}
+        index |= {k: v for k, v in self.team.items() if days.start <= k[1] <= days.end and k[0] not in covered}
+        ends = [end for day, end in self.last_end.items() if current.start <= day <= current.end]
+        return index, max(ends, default=None)
 
 
 def window_for(current: DateRange, previous: DateRange) -> DateRange:

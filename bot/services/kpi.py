@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +20,10 @@ from bot.domain.access import (
 )
 from bot.domain.commands import KPI_HELP, KpiQuery, KpiSubject, parse_kpi_command
 from bot.domain.errors import UserFacingError
-from bot.domain.kpi import Scorecard, build_lines, staleness_note, window_for
+from bot.domain.kpi import Scorecard, TeamDays, build_lines, lines_from_index, staleness_note, window_for
 from bot.domain.models import MemberInfo, TeamInfo
-from bot.domain.periods import PERIOD_LABELS, PeriodKind, period_range, previous_range
+from bot.domain.periods import PERIOD_LABELS, DateRange, PeriodKind, period_range, previous_range
+from bot.services.org_cache import OrgSnapshot, actor_for, org_snapshot
 from bot.store import kpis, org
 
 
@@ -32,7 +33,7 @@ async def answer_kpi_command(deps: Deps, *, user_id: str, text: str) -> dict[str
     if query.subject is KpiSubject.HELP:
         return {**render_text(KPI_HELP), "response_type": "ephemeral"}
     async with deps.sessions() as session:
-        actor = await org.load_actor(session, slack_user_id=user_id)
+        actor = await actor_for(deps, session, user_id)
         if actor is None:
             raise UserFacingError(UNKNOWN_USER)
         card = await _scorecard_for(deps, session, actor, query)
@@ -42,7 +43,7 @@ async def answer_kpi_command(deps: Deps, *, user_id: str, text: str) -> dict[str
 
 async def _scorecard_for(deps: Deps, session: AsyncSession, actor: Actor, query: KpiQuery) -> Scorecard:
     if query.subject is KpiSubject.TEAM:
-        team = await _resolve_team(session, actor, query.team_key)
+        team = await _resolve_team(deps, session, actor, query.team_key)
         check_view_team(actor, team.id, team.name)
         if query.post:
             check_can_post(actor)
@@ -59,24 +60,24 @@ async def _scorecard_for(deps: Deps, session: AsyncSession, actor: Actor, query:
     return await member_scorecard(deps, session, member, query.period)
 
 
-async def _resolve_team(session: AsyncSession, actor: Actor, team_key: str | None) -> TeamInfo:
+async def _resolve_team(deps: Deps, session: AsyncSession, actor: Actor, team_key: str | None) -> TeamInfo:
+    known = await org_snapshot(deps, session)
     if team_key is not None:
-        team = await org.team_by_key(session, team_key)
+        team = known.team_by_key(team_key)
         if team is None:
-            raise UserFacingError(f"I don't know a team called `{team_key}`." + await _team_hint(session, actor))
+            raise UserFacingError(f"I don't know a team called `{team_key}`." + _team_hint(known, actor))
         return team
     try:
         team_id = default_team(actor)
     except UserFacingError as exc:
-        raise UserFacingError(exc.message + await _team_hint(session, actor)) from None
-    team = await org.team_by_id(session, team_id)
-    assert team is not None
+        raise UserFacingError(exc.message + _team_hint(known, actor)) from None
+    team = known.teams.get(team_id) or await org.team_by_id(session, team_id)  # a team newer than the cache
+    assert team is not None  # the actor's team exists: a foreign key
     return team
 
 
-async def _team_hint(session: AsyncSession, actor: Actor) -> str:
-    ids = set(actor.oversees) | ({actor.team_id} if actor.team_id else set())
-    teams = await org.teams_by_ids(session, ids)
+def _team_hint(known: OrgSnapshot, actor: Actor) -> str:
+    teams = known.teams_of(set(actor.oversees) | ({actor.team_id} if actor.team_id else set()))
     return (" Your teams: " + ", ".join(f"`{t.key}`" for t in teams) + ".") if teams else ""
 
 
@@ -95,26 +96,34 @@ async def _team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kin
     today = deps.clock.now().astimezone(team.tz).date()
     current = period_range(kind, today)
     previous = previous_range(kind, current)
-    rows = await kpis.day_sums(session, days=window_for(current, previous), team_id=team.id)
-    lines = build_lines(
-        await org.load_metrics(session),
-        rows,
-        await org.load_targets(session, team.id),
-        current,
-        previous,
-        partial_day=kind is PeriodKind.TODAY,
-    )
-    up_to = await kpis.latest_sample_end(session, days=current, team_id=team.id)
+    known = await org_snapshot(deps, session)
+    index, up_to = (await _team_days(deps, session, team.id, today)).cut(window_for(current, previous), current)
+    targets = known.targets.get(team.id, {})
+    lines = lines_from_index(known.metrics, index, targets, current, previous, partial_day=kind is PeriodKind.TODAY)
     stale = staleness_note(up_to, deps.clock.now(), timedelta(minutes=deps.settings.stale_after_minutes))
     return Scorecard(
         title=team.name,
         subtitle=_subtitle(kind, current.describe()),
         lines=lines,
-        team_size=await org.team_size(session, team.id),
+        team_size=known.sizes.get(team.id, 0),
         data_up_to=up_to.astimezone(team.tz) if up_to else None,
         period_key=kind.value,
         notes=(stale,) if stale and kind is PeriodKind.TODAY else (),
     )
+
+
+def _every_window(today: date) -> DateRange:
+    """The days any period's scorecard needs today: one read serves every period a team is asked for."""
+    windows = [window_for(c, previous_range(k, c)) for k in PeriodKind for c in [period_range(k, today)]]
+    return DateRange(min(w.start for w in windows), max(w.end for w in windows))
+
+
+async def _team_days(deps: Deps, session: AsyncSession, team_id: int, today: date) -> TeamDays:
+    async def load() -> TeamDays:
+        return await kpis.team_days(session, days=_every_window(today), team_id=team_id)
+
+    days: TeamDays = await deps.scorecards.get_or_compute(("team-days", team_id, today), load)
+    return days
 
 
 async def member_scorecard(deps: Deps, session: AsyncSession, member: MemberInfo, kind: PeriodKind) -> Scorecard:

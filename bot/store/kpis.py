@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
-from bot.domain.kpi import DaySums
+from bot.domain.kpi import DaySums, Sums, TeamDays
 from bot.domain.periods import DateRange
 from bot.store.tables import KpiDay, KpiSample, Metric, utcnow
 
@@ -177,6 +177,26 @@ async def day_sums(
         return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
     query = _sums_query(days).where(col(KpiSample.member_id) == member_id)
     return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
+
+
+async def team_days(session: AsyncSession, *, days: DateRange, team_id: int) -> TeamDays:
+    """A team's daily sums over ``days`` (one indexed range read of ``kpi_day``), for any period inside it."""
+    query = select(
+        col(Metric.key),
+        col(KpiDay.day),
+        col(KpiDay.team_level),
+        col(KpiDay.numerator),
+        col(KpiDay.denominator),
+        col(KpiDay.samples),
+        col(KpiDay.ratio_sum),
+        col(KpiDay.last_end),
+    ).join(Metric, col(Metric.id) == KpiDay.metric_id)
+    query = query.where(col(KpiDay.team_id) == team_id, col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end)
+    out = TeamDays({}, {}, {})
+    for key, day, team_level, n, d, c, r, last_end in (await session.execute(query)).all():
+        (out.team if team_level else out.agent)[(key, day)] = Sums(float(n), float(d), int(c), float(r or 0))
+        out.last_end[day] = max(last_end, out.last_end.get(day, last_end))
+    return out
 
 
 async def day_sums_by_team(session: AsyncSession, *, days: DateRange) -> dict[int, list[DaySums]]:

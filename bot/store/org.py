@@ -39,15 +39,19 @@ def metric_def(row: Metric) -> MetricDef:
 
 
 async def load_actor(session: AsyncSession, *, slack_user_id: str) -> Actor | None:
-    member = (
-        await session.execute(select(Member).where(col(Member.slack_user_id) == slack_user_id, col(Member.active)))
-    ).scalar_one_or_none()
-    if member is None or member.id is None:
+    """The person behind a Slack user id with the teams they oversee (one query; every request runs it)."""
+    query = (
+        select(col(Member.id), col(Member.name), col(Member.role), col(Member.team_id), col(TeamOversight.team_id))
+        .outerjoin(TeamOversight, col(TeamOversight.member_id) == Member.id)
+        .where(col(Member.slack_user_id) == slack_user_id, col(Member.active))
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
         return None
-    teams = (
-        await session.execute(select(col(TeamOversight.team_id)).where(col(TeamOversight.member_id) == member.id))
-    ).scalars()
-    return Actor(member.id, member.name, Role(member.role), member.team_id, frozenset(teams))
+    member_id, name, role, team_id, _ = rows[0]
+    assert member_id is not None  # a primary key
+    oversees = frozenset(r[4] for r in rows if r[4] is not None)
+    return Actor(member_id, name, Role(role), team_id, oversees)
 
 
 async def team_by_key(session: AsyncSession, key: str) -> TeamInfo | None:
@@ -58,11 +62,6 @@ async def team_by_key(session: AsyncSession, key: str) -> TeamInfo | None:
 async def team_by_id(session: AsyncSession, team_id: int) -> TeamInfo | None:
     row = await session.get(Team, team_id)
     return team_info(row) if row else None
-
-
-async def teams_by_ids(session: AsyncSession, ids: set[int]) -> list[TeamInfo]:
-    rows = (await session.execute(select(Team).where(col(Team.id).in_(ids)).order_by(col(Team.key)))).scalars()
-    return [team_info(r) for r in rows]
 
 
 async def team_schedules(session: AsyncSession) -> list[TeamSchedule]:
@@ -97,15 +96,6 @@ async def member_by_id(session: AsyncSession, member_id: int) -> MemberInfo | No
     return member_info(row) if row else None
 
 
-async def team_size(session: AsyncSession, team_id: int) -> int:
-    query = (
-        select(func.count())
-        .select_from(Member)
-        .where(col(Member.team_id) == team_id, col(Member.active), col(Member.role) == "agent")
-    )
-    return int((await session.execute(query)).scalar_one())
-
-
 async def load_metrics(session: AsyncSession) -> list[MetricDef]:
     rows = (await session.execute(select(Metric))).scalars()
     return [metric_def(r) for r in rows]
@@ -118,6 +108,35 @@ async def load_targets(session: AsyncSession, team_id: int) -> dict[str, TargetB
         .where(col(Target.team_id) == team_id)
     )
     return {key: TargetBand(green, amber) for key, green, amber in (await session.execute(query)).all()}
+
+
+async def all_teams(session: AsyncSession) -> list[TeamInfo]:
+    query = select(col(Team.id), col(Team.key), col(Team.name), col(Team.channel_id), col(Team.timezone))
+    rows = (await session.execute(query.order_by(col(Team.key)))).all()
+    return [
+        TeamInfo(team_id, key, name, channel, tz) for team_id, key, name, channel, tz in rows if team_id is not None
+    ]
+
+
+async def all_targets(session: AsyncSession) -> dict[int, dict[str, TargetBand]]:
+    """Every team's target bands, by team id then metric key."""
+    query = select(col(Target.team_id), col(Metric.key), col(Target.green), col(Target.amber)).join(
+        Metric, col(Metric.id) == Target.metric_id
+    )
+    out: dict[int, dict[str, TargetBand]] = {}
+    for team_id, key, green, amber in (await session.execute(query)).all():
+        out.setdefault(team_id, {})[key] = TargetBand(green, amber)
+    return out
+
+
+async def team_sizes(session: AsyncSession) -> dict[int, int]:
+    """Active agents per team (teams without any are absent)."""
+    query = (
+        select(col(Member.team_id), func.count())
+        .where(col(Member.team_id).is_not(None), col(Member.active), col(Member.role) == "agent")
+        .group_by(col(Member.team_id))
+    )
+    return {team_id: int(n) for team_id, n in (await session.execute(query)).all() if team_id is not None}
 
 
 async def ensure_default_metrics(session: AsyncSession) -> None:
