@@ -161,7 +161,7 @@ def ingest_router(deps: Deps) -> APIRouter:
             raise unprocessable(
                 [ItemError(index=None, error=f"at most {max_batch} samples per request; got {len(batch.samples)}")]
             )
-        records = [(i, s.model_dump(exclude_none=True)) for i, s in enumerate(batch.samples)]
+        records = [(i, {k: v for k, v in s.__dict__.items() if v is not None}) for i, s in enumerate(batch.samples)]
         async with deps.sessions() as session:
             count, errors = await import_kpis(session, records, source=DEFAULT_SOURCE)
             if errors:

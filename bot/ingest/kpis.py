@@ -70,13 +70,17 @@ async def load_lookups(session: AsyncSession) -> Lookups:
 
 
 def _number(record: Record, key: str) -> float | None:
-    raw = text(record, key)
-    if raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{key} {raw!r} is not a number") from None
+    given = record.get(key)
+    if type(given) in (int, float):  # the API's (and JSON lines') numbers; never bool (that is not a number)
+        value = float(given)  # type: ignore[arg-type]
+    else:
+        raw = text(record, key)
+        if raw == "":
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{key} {raw!r} is not a number") from None
     if not math.isfinite(value):
         raise ValueError(f"{key} must be a finite number")
     return value
