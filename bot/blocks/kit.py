@@ -14,6 +14,12 @@ MAX_CONTEXT_ELEMENTS = 10
 Block = dict[str, Any]
 
 
+def escape(text: str) -> str:
+    """User-typed text made safe for mrkdwn: ``&``, ``<`` and ``>`` escaped as Slack requires, so "AHT < 420s"
+    survives and ``<!channel>`` or a disguised ``<https://…|link>`` cannot be smuggled into a bot message."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

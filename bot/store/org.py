@@ -110,6 +110,34 @@ async def load_targets(session: AsyncSession, team_id: int) -> dict[str, TargetB
     return {key: TargetBand(green, amber) for key, green, amber in (await session.execute(query)).all()}
 
 
+async def all_actors(session: AsyncSession) -> dict[str, Actor]:
+    """Every active member with a Slack id, as ``load_actor`` would give them, by Slack user id (one query)."""
+    query = (
+        select(
+            col(Member.slack_user_id),
+            col(Member.id),
+            col(Member.name),
+            col(Member.role),
+            col(Member.team_id),
+            col(TeamOversight.team_id),
+        )
+        .outerjoin(TeamOversight, col(TeamOversight.member_id) == Member.id)
+        .where(col(Member.slack_user_id).is_not(None), col(Member.active))
+    )
+    people: dict[str, tuple[int, str, str, int | None]] = {}
+    oversees: dict[str, set[int]] = {}
+    for slack_id, member_id, name, role, team_id, overseen in (await session.execute(query)).all():
+        if slack_id is None or member_id is None:
+            continue
+        people[slack_id] = (member_id, name, role, team_id)
+        if overseen is not None:
+            oversees.setdefault(slack_id, set()).add(overseen)
+    return {
+        slack_id: Actor(member_id, name, Role(role), team_id, frozenset(oversees.get(slack_id, ())))
+        for slack_id, (member_id, name, role, team_id) in people.items()
+    }
+
+
 async def all_teams(session: AsyncSession) -> list[TeamInfo]:
     query = select(col(Team.id), col(Team.key), col(Team.name), col(Team.channel_id), col(Team.timezone))
     rows = (await session.execute(query.order_by(col(Team.key)))).all()

@@ -202,3 +202,12 @@ def test_message_keeps_exactly_fifty_blocks() -> None:
 def test_context_keeps_at_most_ten_non_empty_elements() -> None:
     block = context(*[f"t{i}" for i in range(12)], "")
     assert [e["text"] for e in block["elements"]] == [f"t{i}" for i in range(10)]
+
+
+def test_escape_keeps_user_text_literal_in_mrkdwn() -> None:
+    from bot.blocks.kit import escape
+
+    assert escape("AHT < 420s & CSAT > 85%") == "AHT &lt; 420s &amp; CSAT &gt; 85%"
+    assert escape("<!channel> see <https://evil.example|the wiki>") == (
+        "&lt;!channel&gt; see &lt;https://evil.example|the wiki&gt;"
+    )
