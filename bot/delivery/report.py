@@ -19,7 +19,7 @@ from bot.store import outbox
 
 log = logging.getLogger("bot.delivery.worker")
 
-_KIND = {"post": "A message", "update": "An update", "dm": "A direct message", "upload": "A file"}
+_KIND = {"post": "A message", "update": "An update", "dm": "A direct message", "upload": "A file", "reply": "A reply"}
 
 
 def render_failure_report(message: Message, code: str, attempts: int) -> dict[str, Any]:

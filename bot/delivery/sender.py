@@ -1,8 +1,9 @@
 """One message to Slack: the Web API calls for each outbox kind, and every failure turned into a SendError.
 
-Kinds: ``post`` (chat.postMessage), ``update`` (chat.update of a sent message), ``dm`` (conversations.open,
-then chat.postMessage to the D… channel) and ``upload`` (files_upload_v2; a text fallback when the app lacks
-``files:write``). Nothing here retries or sleeps: the worker decides what a failure means.
+Kinds: ``post`` (chat.postMessage), ``update`` (chat.update of a sent message), ``reply`` (chat.postMessage in
+the thread of a sent message), ``dm`` (conversations.open, then chat.postMessage to the D… channel) and
+``upload`` (files_upload_v2; a text fallback when the app lacks ``files:write``). Nothing here retries or
+sleeps: the worker decides what a failure means.
 """
 
 from __future__ import annotations
@@ -53,13 +54,17 @@ class SlackSender:
         self._dm_channels: dict[str, str] = {}  # user id → D… channel (conversations.open is idempotent)
 
     async def send(self, message: Message, target: EditTarget | None = None) -> Landed:
-        """Send ``message``; ``target`` is where an update goes. Raises SendFailed with the reason."""
+        """Send ``message``; ``target`` is the message an update edits or a reply answers. Raises SendFailed."""
         payload = {k: v for k, v in message.payload.items() if k not in _RESERVED}
         try:
             if message.kind == "update":
                 if target is None:
                     raise ValueError("an update needs its target")
                 return await self._update(target, payload)
+            if message.kind == "reply":
+                if target is None:
+                    raise ValueError("a reply needs its parent")
+                return await self._post(target.channel, {**payload, "thread_ts": target.ts})
             if message.kind == "dm":
                 return await self._post(await self._dm_channel(message.channel), payload)
             if message.kind == "upload":

@@ -175,7 +175,7 @@ class DeliveryWorker:
 
     async def _attempt(self, message: Message) -> Outcome:
         target: EditTarget | None = None
-        if message.kind == "update":
+        if message.kind in ("update", "reply"):  # both need the original's ts: wait for it, or give up with it
             where = plan_update(message.original, now=self._deps.clock.now())
             if not isinstance(where, EditTarget):
                 return where

@@ -159,7 +159,7 @@ class Message:
 
     id: int
     key: str
-    kind: str  # post | update | dm | upload
+    kind: str  # post | update | reply | dm | upload
     channel: str  # channel id, or a user id for a DM
     payload: dict[str, Any]
     attempts: int  # failed attempts so far (429s and waits do not count)

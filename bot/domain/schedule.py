@@ -24,6 +24,14 @@ class Calendar:
     def is_working_day(self, day: date) -> bool:
         return DAY_NAMES[day.weekday()] in self.working_days and day not in self.holidays
 
+    def previous_working_day(self, day: date, *, lookback_days: int = 14) -> date:
+        """The last working day before ``day`` (a Monday's is the Friday before); plain yesterday if none is
+        found within ``lookback_days``."""
+        for back in range(1, lookback_days + 1):
+            if self.is_working_day(candidate := day - timedelta(days=back)):
+                return candidate
+        return day - timedelta(days=1)
+
 
 def parse_calendar(timezone: str, working_days: str | Iterable[str], holidays: Iterable[str | date]) -> Calendar:
     days = working_days.split(",") if isinstance(working_days, str) else list(working_days)
