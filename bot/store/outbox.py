@@ -13,7 +13,8 @@ from sqlmodel import SQLModel, col
 from bot.domain.delivery import Message, Original
 from bot.store.tables import Outbox, utcnow
 
-KINDS = ("post", "update", "dm", "upload")
+# An update edits the message ``update_of`` names; a reply is posted in its thread (both wait for its ts).
+KINDS = ("post", "update", "dm", "upload", "reply")
 
 
 async def enqueue(
@@ -38,6 +39,8 @@ async def enqueue(
         raise ValueError(f"unknown outbox kind {kind!r}")
     if kind == "update" and not update_of:
         raise ValueError("an update needs update_of: the key of the message it edits")
+    if kind == "reply" and not update_of:
+        raise ValueError("a reply needs update_of: the key of the message it answers in a thread")
     conn = await session.connection()
     table = SQLModel.metadata.tables[Outbox.__tablename__]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -68,6 +71,39 @@ async def get(session: AsyncSession, key: str) -> Outbox | None:
 # A row is unsettled while it may still be sent: waiting, retrying, or taken by a worker (under a lease).
 UNSETTLED = ("pending", "sending")
 _TABLE = SQLModel.metadata.tables[Outbox.__tablename__]
+
+
+async def replace_pending(session: AsyncSession, *, key: str, payload: dict[str, Any]) -> bool:
+    """Give a queued message new content while it still waits to be sent; True when replaced. Caller commits.
+
+    Only a ``pending`` row changes; one being sent, sent or failed is left alone and the caller queues a new
+    message instead. This is how a message showing a live figure (a notice's "12/25 acknowledged") turns a
+    burst of changes into one send: replace the waiting update, or queue the next one when it has gone.
+    On PostgreSQL a row being claimed is locked, so the two never interleave: either the claim sends the new
+    payload, or this finds the row no longer pending.
+    """
+    result = await session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.idempotency_key == key, _TABLE.c.status == "pending")
+        .values(payload=payload)
+        .returning(_TABLE.c.id)  # rowcount is -1 under psycopg's async driver
+    )
+    return result.first() is not None
+
+
+async def cancel_pending(session: AsyncSession, key: str) -> bool:
+    """Withdraw a queued message that is no longer wanted (a reminder to someone who has since answered); True
+    when it was still ``pending`` and is now ``cancelled``, never to be sent. Caller commits.
+
+    A row already being sent (or sent) is left alone: the claim locks it on PostgreSQL, so the two never interleave.
+    """
+    result = await session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.idempotency_key == key, _TABLE.c.status == "pending")
+        .values(status="cancelled")
+        .returning(_TABLE.c.id)  # rowcount is -1 under psycopg's async driver
+    )
+    return result.first() is not None
 
 
 def _claim_statement(dialect: str, *, now: datetime, limit: int, lease_until: datetime, paced_since: datetime) -> Any:
