@@ -2,7 +2,8 @@
 
 Signed slash commands go into the ASGI app (FastAPI → Bolt → handlers → services → store); the Bolt app's Web
 API calls go to a recorder on 127.0.0.1. Each answer is shown as Slack would show it and written as Block Kit
-JSON, ready to paste into Slack's Block Kit Builder.
+JSON, ready to paste into Slack's Block Kit Builder. After the day's scheduled posts comes "the morning after"
+(:mod:`bot.sandbox.demo_morning`): a huddle, a process-change notice and a 1:1.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy.engine import make_url
@@ -30,6 +32,7 @@ from bot.deps import Deps, build_deps
 from bot.ingest.kpis import import_kpis
 from bot.ingest.roster import import_roster
 from bot.sandbox import demo_data
+from bot.sandbox.demo_morning import play_morning
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.requests import signed_headers, slash_command_body
 from bot.sandbox.terminal import render_message
@@ -136,6 +139,8 @@ async def run_demo(settings: Settings, *, out: Path, console: Console) -> None:
                 "slack_bot_token": SecretStr("xoxb-demo"),
                 "slack_signing_secret": SecretStr(DEMO_SECRET),
                 "managers_channel": MANAGERS_CHANNEL,
+                # private 1:1 notes are encrypted at rest: a throwaway key for this run's throwaway database
+                "encryption_key": SecretStr(Fernet.generate_key().decode()),
             }
         )
         clock = FixedClock(now)
@@ -145,7 +150,8 @@ async def run_demo(settings: Settings, *, out: Path, console: Console) -> None:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://rhythm") as http:
                 for i, scene in enumerate(scenes(), start=1):
                     await _play(i, scene, http, slack, out, console)
-            await _scheduled(deps, clock, slack, out, console)
+            step = await _scheduled(deps, clock, slack, out, console)
+            await play_morning(deps, clock, slack, asgi, out=out, console=console, first=step, secret=DEMO_SECRET)
         finally:
             await deps.engine.dispose()
         methods = sorted({c.method for c in slack.calls if not c.method.startswith("webhook:")})
@@ -153,9 +159,9 @@ async def run_demo(settings: Settings, *, out: Path, console: Console) -> None:
     console.print(f"Block Kit JSON for each message is in [bold]{out}/[/bold] (paste into Slack's Block Kit Builder).")
 
 
-async def _scheduled(deps: Deps, clock: FixedClock, slack: FakeSlack, out: Path, console: Console) -> None:
+async def _scheduled(deps: Deps, clock: FixedClock, slack: FakeSlack, out: Path, console: Console) -> int:
     """What Rhythm posts on its own: the 16:00 snapshot and the 17:30 campaign report, queued in the outbox
-    and sent by the delivery worker (paced per channel) to the local recorder."""
+    and sent by the delivery worker (paced per channel) to the local recorder. Returns the next step's number."""
     worker = DeliveryWorker(deps, create_delivery_client(deps.settings, "xoxb-demo"))
     day = clock.now().astimezone(demo_data.TZ).date()
     async with deps.sessions() as session:
@@ -169,8 +175,9 @@ async def _scheduled(deps: Deps, clock: FixedClock, slack: FakeSlack, out: Path,
         for _ in range(5):  # the chart follows the report text in one channel: 1 message/s per channel
             await worker.run_once()
             clock.set(clock.now() + timedelta(seconds=2))
-    first = len(scenes()) + 1
-    for n, msg in enumerate(slack.posted(), start=first):
+    n = len(scenes())
+    for msg in slack.posted():
+        n += 1
         where = "the managers' channel" if msg.channel == MANAGERS_CHANNEL else f"the team channel {msg.channel}"
         if msg.kind == "file":
             console.print(f"[bold cyan]{n}. Rhythm uploads the trend chart[/bold cyan] to {where}\n")
@@ -185,7 +192,8 @@ async def _scheduled(deps: Deps, clock: FixedClock, slack: FakeSlack, out: Path,
         chart = await outbox.get(session, f"campaign-report:{day.isoformat()}T17:30:chart")
     if chart is not None and chart.status == "sent":
         (out / "campaign-chart.png").write_bytes(base64.b64decode(chart.payload["content_b64"]))
-        console.print(f"The trend chart is in [bold]{out}/campaign-chart.png[/bold].")
+        console.print(f"The trend chart is in [bold]{out}/campaign-chart.png[/bold].\n")
+    return n + 1
 
 
 async def _play(i: int, scene: Scene, http: httpx.AsyncClient, slack: FakeSlack, out: Path, console: Console) -> None:

@@ -98,6 +98,11 @@ TARGETS = {
 }
 
 
+# Check-ins close 30 minutes after the 08:15 prompt (08:45), a reminder goes 10 minutes before (08:35), and a
+# check-in after 08:30 counts as late.
+HUDDLE = {"close_after_minutes": 30, "remind_before_close_minutes": 10, "late_after_minutes": 15}
+
+
 def lead_id(team: TeamPlan) -> str:
     return f"U0LEAD{team.key.upper()[:4]}"
 
@@ -118,6 +123,7 @@ def org_spec() -> OrgSpec:
             "timezone": "Africa/Johannesburg",
             "snapshot_times": ["10:00", "13:00", "16:00"],
             "huddle_time": "08:15",
+            "huddle": HUDDLE,
             "leads": [f"lead.{t.key}@rhythm.example"],
             "targets": TARGETS,
         }
@@ -175,6 +181,20 @@ def demo_now(real_now: datetime) -> datetime:
     while day.weekday() >= 5:
         day -= timedelta(days=1)
     return datetime.combine(day, time(14, 30), TZ)
+
+
+def next_working_day(day: date) -> date:
+    """The weekday after ``day`` (the demo teams work Monday to Friday, no holidays)."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def agent_name(team: TeamPlan, n: int) -> str:
+    """The roster name of ``agent_id(team, n)``."""
+    wanted = agent_id(team, n)
+    return next(str(r["name"]) for _, r in roster() if r["slack_user_id"] == wanted)
 
 
 def _binomial(rng: random.Random, n: int, p: float) -> int:

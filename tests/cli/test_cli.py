@@ -11,7 +11,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.sandbox import demo_data, demo_morning
+from bot.sandbox.fake_slack import FakeSlack
+from bot.store.coaching_tables import CoachingSession
 from bot.store.db import make_engine
+from bot.store.huddle_tables import CheckIn
+from bot.store.notice_tables import NoticeAck
 from bot.store.tables import KpiSample, Member
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -142,11 +147,16 @@ def test_run_without_slack_credentials_names_them(run, monkeypatch: pytest.Monke
 
 def test_demo_runs_the_real_app_path_and_writes_block_kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(
-        app,
-        ["demo", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "--out", "out"],
-        catch_exceptions=False,
-    )
+    monkeypatch.setenv("COLUMNS", "200")
+    slacks: list[FakeSlack] = []
+
+    def recorder() -> FakeSlack:  # the demo's fake Slack, kept so the test can see what was delivered
+        slacks.append(FakeSlack())
+        return slacks[-1]
+
+    monkeypatch.setattr("bot.sandbox.demo.FakeSlack", recorder)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    result = CliRunner().invoke(app, ["demo", "--database-url", url, "--out", "out"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Team Alpha — Chat" in result.output
     assert "you can only see your own team's scorecard" in result.output
@@ -155,9 +165,44 @@ def test_demo_runs_the_real_app_path_and_writes_block_kit(tmp_path: Path, monkey
     assert "chat.postMessage" in result.output and "files.completeUploadExternal" in result.output
     assert (tmp_path / "out" / "campaign-chart.png").read_bytes().startswith(b"\x89PNG")
     files = sorted((tmp_path / "out").glob("*.json"))
-    assert len(files) == 11  # 9 answers to /kpi, the 16:00 snapshot, the campaign report
+    # 9 answers to /kpi, the snapshot and the campaign report; then the morning after: 13 (numbered 13-21)
+    assert len(files) == 24
     first = json.loads(files[0].read_text())
     assert first["blocks"][0]["type"] == "header"
+    for step in range(13, 22):
+        assert f"{step}. " in result.output and list((tmp_path / "out").glob(f"{step:02d}-*.json"))
+    _assert_morning_after(slacks[0], tmp_path / "demo.db")
+
+
+def _assert_morning_after(slack: FakeSlack, db: Path) -> None:
+    """The morning after's huddle, notice and 1:1, as delivered to Slack and stored."""
+    alpha, struggling = demo_data.TEAMS[0], demo_data.agent_id(demo_data.TEAMS[0], demo_morning.STRUGGLING)
+    assert len(slack.calls_to("views.open")) == 6  # the modals the demo filled: 4 check-ins, a notice, a 1:1
+    (prompt,) = [p for p in slack.posted(alpha.channel) if p.text.startswith(f"{alpha.name} huddle")]
+    assert prompt.edits[0]["blocks"][1]["text"]["text"] == f"*Today's focus:* {demo_morning.FOCUS}"
+    assert prompt.text.endswith("closed, 4 checked in")  # edited in place again at the close
+    (digest,) = [p for p in slack.posted(alpha.channel) if p.body.get("thread_ts") == prompt.ts]
+    assert "Present (4)" in json.dumps(digest.body, ensure_ascii=False)
+    (ops,) = [
+        p
+        for p in slack.posted("C0MANAGERS")
+        if f"Huddle digest — {alpha.name}" in json.dumps(p.body, ensure_ascii=False)
+    ]
+    # the agents' notes are for the team's thread, not the managers' copy
+    assert "Happy to buddy" in json.dumps(digest.body) and "Happy to buddy" not in json.dumps(ops.body)
+    (notice,) = [p for p in slack.posted(alpha.channel) if p.text.startswith("Process change")]
+    assert len(notice.edits) == 1  # three acknowledgements, one coalesced chat.update
+    assert notice.body["blocks"][-1]["elements"][0]["text"] == f"*3/{alpha.agents} acknowledged*"
+    reminder, coaching = slack.posted(FakeSlack.dm_channel(struggling))  # skipped the huddle, then a 1:1
+    assert "haven't checked in" in reminder.text
+    shown = json.dumps(coaching.body, ensure_ascii=False)
+    assert coaching.text.startswith("Your 1:1 with") and "Shadow" in shown and "Acknowledge" in shown
+    assert demo_morning.PRIVATE_NOTE not in shown
+    stored = b"".join(p.read_bytes() for p in db.parent.glob(f"{db.name}*"))  # the database, its WAL
+    assert b"the refund steps are slowing you down" in stored  # the shared summary, in plain text
+    assert demo_morning.PRIVATE_NOTE.encode() not in stored  # the private note only encrypted
+    url = f"sqlite+aiosqlite:///{db}"
+    assert _count(url, CheckIn) == 4 and _count(url, NoticeAck) == 3 and _count(url, CoachingSession) == 1
 
 
 def test_roster_without_role_keeps_a_leads_role(run, cli_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
