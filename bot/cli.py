@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_apikey import apikey_app
+from bot.cli_notices import export_notices
+from bot.cli_privacy import NO_ENCRYPTION_KEY, crypto_app, erase_agent, export_agent
 from bot.config import ConfigError, Settings, load_settings
 from bot.deps import Deps, build_deps
 from bot.domain.org import OrgSpec
@@ -37,8 +39,12 @@ app.add_typer(pull_app, name="pull")
 app.add_typer(apikey_app, name="apikey")
 export_app = typer.Typer(help="Export data held by Rhythm (subject access, compliance).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+export_app.command("notices")(export_notices)
 erase_app = typer.Typer(help="Erase data held by Rhythm (right to erasure).", no_args_is_help=True)
 app.add_typer(erase_app, name="erase")
+export_app.command("agent")(export_agent)
+erase_app.command("agent")(erase_agent)
+app.add_typer(crypto_app, name="crypto")
 
 console = Console()
 err = Console(stderr=True)
@@ -274,6 +280,8 @@ def run() -> None:
     except ConfigError as exc:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if settings.encryption_key is None:
+        err.print(f"[yellow]{NO_ENCRYPTION_KEY}[/yellow]", highlight=False)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(serve(settings))
 

@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     zendesk_reply_hours: Literal["business", "calendar"] = "business"
     zendesk_pull_minutes: int = Field(default=30, ge=5)  # how often the scheduled pull runs
 
+    # Schedule adherence: how often the daily KPIs are recomputed, and the presence feed pull (off without a URL).
+    adherence_kpi_minutes: int = Field(default=15, ge=1, le=720)
+    presence_feed_url: str | None = None  # GET, JSON pages of agent states (README: "Presence feed")
+    presence_feed_token: SecretStr | None = None  # sent as "Authorization: Bearer <token>"
+    presence_poll_seconds: int = Field(default=30, ge=5, le=3600)
+
+    # Coaching (1:1 logs, improvement plans): encryption at rest, retention, cadence.
+    encryption_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first; private notes need one
+    coaching_retention_months: int = Field(default=24, ge=0, le=240)  # older coaching records purged; 0 keeps all
+    coaching_cadence_days: int = Field(default=14, ge=1, le=365)  # 1:1 cadence; a team's coaching.cadence_days wins
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
@@ -99,6 +110,15 @@ class Settings(BaseSettings):
     def _secret_not_blank(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and not v.get_secret_value().strip():
             raise ValueError("must not be empty")
+        return v
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            from bot.crypto import parse_keys  # deferred: settings load without touching cryptography otherwise
+
+            parse_keys(v.get_secret_value())
         return v
 
     @field_validator("database_url")
@@ -121,6 +141,13 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return v if v.endswith("/") else v + "/"  # slack_sdk joins paths with urljoin
+
+    @field_validator("presence_feed_url")
+    @classmethod
+    def _feed_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v or None
 
     @field_validator("default_timezone")
     @classmethod

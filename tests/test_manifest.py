@@ -26,8 +26,10 @@ from bot.sandbox.requests import FORM, slash_command_body
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT.parent / "shared/reference/slack-manifest-schema"
 MANIFESTS = {"http": ROOT / "manifests/slack-app.yml", "socket": ROOT / "manifests/slack-app.socket.yml"}
-# chat:write posts; im:write opens DMs (escalations, lead copies); files:write uploads the report chart.
-APPROVED_BOT_SCOPES = {"commands", "chat:write", "im:write", "files:write"}
+# chat:write posts; im:write opens DMs (escalations, lead copies); files:write uploads the report chart;
+# channels:history and groups:history deliver message events, so a reply in a huddle prompt's thread (public or
+# private team channel) counts as a check-in.
+APPROVED_BOT_SCOPES = {"commands", "chat:write", "im:write", "files:write", "channels:history", "groups:history"}
 
 
 def load(kind: str) -> dict[str, Any]:

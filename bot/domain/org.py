@@ -8,10 +8,12 @@ from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from bot.domain.access import Role
 from bot.domain.adherence_policy import parse_policy
+from bot.domain.coaching import parse_coaching_settings
+from bot.domain.huddle_settings import parse_huddle_settings
 from bot.domain.metrics import Aggregation, Unit
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -70,6 +72,18 @@ class TeamSpec(_Strict):
     @classmethod
     def _adherence(cls, v: dict[str, Any]) -> dict[str, Any]:
         parse_policy(v)  # raises ValueError naming the bad key
+        return v
+
+    @field_validator("huddle")
+    @classmethod
+    def _huddle(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        parse_huddle_settings(v, info.data.get("huddle_time"))  # raises ValueError naming the bad key
+        return v
+
+    @field_validator("coaching")
+    @classmethod
+    def _coaching(cls, v: dict[str, Any]) -> dict[str, Any]:
+        parse_coaching_settings(v)  # raises ValueError naming the bad key
         return v
 
     @field_validator("key")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import adherence, errors, kpi
+from bot.handlers import adherence, coaching, errors, huddle, kpi, notices
 
-MODULES = (kpi, adherence, errors)
+MODULES = (kpi, adherence, huddle, coaching, notices, errors)
 
 
 def register_all(app: AsyncApp) -> None:

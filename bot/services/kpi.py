@@ -85,15 +85,21 @@ def _subtitle(kind: PeriodKind, days: str) -> str:
     return f"{PERIOD_LABELS[kind]} · {days}"
 
 
-async def team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind) -> Scorecard:
-    today = deps.clock.now().astimezone(team.tz).date()
+async def team_scorecard(
+    deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind, *, today: date | None = None
+) -> Scorecard:
+    """The team's card for ``kind`` as of ``today`` (default: the team's local date now)."""
+    today = today or deps.clock.now().astimezone(team.tz).date()
     key = ("team", team.id, kind, today)
-    card: Scorecard = await deps.scorecards.get_or_compute(key, lambda: _team_scorecard(deps, session, team, kind))
+    card: Scorecard = await deps.scorecards.get_or_compute(
+        key, lambda: _team_scorecard(deps, session, team, kind, today)
+    )
     return card
 
 
-async def _team_scorecard(deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind) -> Scorecard:
-    today = deps.clock.now().astimezone(team.tz).date()
+async def _team_scorecard(
+    deps: Deps, session: AsyncSession, team: TeamInfo, kind: PeriodKind, today: date
+) -> Scorecard:
     current = period_range(kind, today)
     previous = previous_range(kind, current)
     known = await org_snapshot(deps, session)

@@ -178,11 +178,11 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=16)  # post | update | dm | upload
+    kind: str = Field(max_length=16)  # post | update | reply | dm | upload
     channel: str = Field(max_length=32, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     update_of: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="pending", max_length=16)  # pending | sending (leased) | sent | failed
+    status: str = Field(default="pending", max_length=16)  # pending | sending (leased) | sent | failed | cancelled
     attempts: int = 0
     next_attempt_at: datetime = _ts(nullable=False, default=utcnow)
     created_at: datetime = _ts(nullable=False, default=utcnow)

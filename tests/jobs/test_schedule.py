@@ -35,6 +35,11 @@ async def test_jobs_come_from_team_settings_and_follow_org_changes(org: Deps) ->
         "kpi-snapshot:bravo:10:00",
         "campaign-report",
         "adherence-scan",
+        "notice-tick",
+        "huddle-tick",
+        "adherence-kpis",
+        "coaching-follow-ups",
+        "coaching-retention",
     }
     assert await scheduler.reload() is False  # nothing changed, nothing rebuilt
     changed = copy.deepcopy(ORG)
