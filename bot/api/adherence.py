@@ -2,7 +2,8 @@
 should be doing and what they are doing. Same rules as ``rhythm import schedule``; a batch is all or nothing.
 
 States may arrive out of order and repeated (a feed that resends): both are fine. Every accepted state batch
-triggers an adherence scan of the affected teams, so a breach shows within seconds, not at the next minute.
+triggers an adherence scan, so a breach shows within seconds, not at the next minute (batches that arrive while a
+scan waits to start share it).
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates the endpoint's annotations at runtime.
@@ -18,7 +19,7 @@ from bot.api.auth import api_key_dependency, auth_first_route
 from bot.api.ingest import ItemError, row_error, shape_errors, unprocessable
 from bot.deps import Deps
 from bot.ingest.adherence import import_schedule, import_states
-from bot.services.adherence import scan_adherence
+from bot.services.adherence import scan_after_ingest
 from bot.store import audit
 from bot.store.apikeys import ApiKeyInfo
 
@@ -111,6 +112,6 @@ def adherence_router(deps: Deps) -> APIRouter:
 
 async def _scan(deps: Deps) -> None:
     try:
-        await scan_adherence(deps)
+        await scan_after_ingest(deps)  # one scan for batches that arrive while another runs
     except Exception:
         log.exception("adherence scan after ingest failed")

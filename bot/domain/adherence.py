@@ -66,6 +66,7 @@ from bot.domain.adherence_rules import (
 
 ZERO = timedelta(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 _IN, _OUT, _NEUTRAL, _EXCUSED = Verdict.IN, Verdict.OUT, Verdict.NEUTRAL, Verdict.EXCUSED
 
 
@@ -299,6 +300,41 @@ def evaluate(
     return Evaluation(_count(sweep, rules), tuple(_breaches(agent, sweep, rules)))
 
 
+@dataclass(frozen=True, slots=True)
+class BreachScan:
+    breaches: tuple[BreachCandidate, ...]
+    steady_until: datetime  # the answer holds until then unless the inputs change (``now``: out right now)
+
+
+def scan_breaches(
+    agent: str | int,
+    segments: Sequence[Segment],
+    events: Sequence[StateEvent],
+    rules: Rules = DEFAULT_RULES,
+    *,
+    window_start: datetime,
+    now: datetime,
+    excused: Sequence[tuple[datetime, datetime]] = (),
+    history_from: datetime | None = None,
+) -> BreachScan:
+    """``detect_breaches`` up to ``now`` (no counting), and how long that answer holds.
+
+    With the same segments, events, excused time and rules, a later ``now`` before ``steady_until`` finds the
+    same breaches (with a fixed ``window_start``): time only matters while the agent is out (a stretch grows
+    towards or past its threshold: ``steady_until`` is ``now``) or when it reaches a segment's start or end, an
+    excused span's edge or an event at or after ``now``. So a per-minute scan may skip an agent until then.
+    """
+    sweep = _run(segments, events, rules, window_start, now, now, excused, State.OFFLINE, history_from)
+    found = tuple(_breaches(agent, sweep, rules))
+    if sweep.pieces and sweep.pieces[-1][5] is _OUT:
+        return BreachScan(found, sweep.now)
+    # An edge at ``now`` itself counts: the sweep stops at ``now``, so what starts there is not in it yet.
+    edges = [t for s, e, _ in sweep.flat for t in (s, e) if t >= sweep.now]
+    edges += [t for s, e in sweep.excused for t in (s, e) if t >= sweep.now]
+    edges += [e.at for e in events if e.at >= sweep.now]
+    return BreachScan(found, min(edges, default=_FOREVER))
+
+
 def shifts(segments: Iterable[Segment], rules: Rules = DEFAULT_RULES) -> list[Shift]:
     """The agent's shifts in time order (for choosing scan windows and for "scheduled until 17:00" text)."""
     return group_shifts(_flatten(segments), rules)
@@ -519,6 +555,8 @@ class _Spans:
 
 def _clipped(sweep: _Sweep) -> Iterator[_Piece]:
     lo, hi = sweep.window_start, sweep.horizon
+    if lo >= hi:  # an empty window has no pieces (not one of length zero)
+        return
     for piece in sweep.pieces:
         s, e = piece[0], piece[1]
         if e <= lo:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.domain.adherence_rules import Rules
@@ -31,3 +33,14 @@ def parse_policy(config: Mapping[str, Any] | None) -> AdherencePolicy:
     if not isinstance(cap, int) or cap < 1:
         raise ValueError("adherence.alert_cap: a whole number, at least 1")
     return AdherencePolicy(Rules.from_config(config.get("rules")), escalate, cap)
+
+
+def team_policy(config: Mapping[str, Any] | None) -> AdherencePolicy:
+    """``parse_policy``, remembered per distinct config: the scan needs every team's policy every minute, and
+    building a team's rules costs more than evaluating an agent's day."""
+    return _parsed(json.dumps(config or {}, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=256)
+def _parsed(key: str) -> AdherencePolicy:
+    return parse_policy(json.loads(key))

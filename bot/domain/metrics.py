@@ -66,6 +66,10 @@ DEFAULT_METRICS: tuple[MetricDef, ...] = (
     MetricDef("productivity", "Productivity", Unit.PER_HOUR, True, Aggregation.RATIO, 1.0, 80),
     MetricDef("aht", "Handle time", Unit.SECONDS, False, Aggregation.RATIO, 1.0, 90),
     MetricDef("items", "Items handled", Unit.COUNT, True, Aggregation.SUM, 1.0, 95),
+    # Computed by Rhythm from schedules and agent states (minutes; bot/domain/adherence_kpis.py). Kept apart from
+    # "adherence", which a WFM export imports with its own definition, so the two never add up in one sum.
+    MetricDef("schedule_adherence", "Schedule adherence", Unit.PERCENT, True, Aggregation.RATIO, 100.0, 96),
+    MetricDef("conformance", "Conformance", Unit.PERCENT, True, Aggregation.RATIO, 100.0, 97),
 )
 
 

@@ -123,3 +123,16 @@ async def import_states(
     if errors:
         return 0, errors
     return await adherence.add_state_events(session, rows), []
+
+
+async def import_states_skipping(
+    session: AsyncSession, records: Sequence[tuple[int, Record]], *, source: str
+) -> tuple[int, list[RowError]]:
+    """Store the good rows and return the bad ones, for a pull connector. Caller commits.
+
+    The API rejects a batch with any bad row because the sender can fix it and send again; a pulled page cannot
+    be sent back, and a feed that kept serving one bad record would never get past it. So bad records are
+    skipped and reported, and everything else is stored exactly as the API would store it.
+    """
+    rows, errors = validate_states(records, await load_lookups(session), source)
+    return await adherence.add_state_events(session, rows), errors

@@ -21,6 +21,11 @@ from bot.deps import Deps
 from bot.domain.models import TeamSchedule
 from bot.domain.schedule import parse_hhmm
 from bot.services.adherence import scan_adherence
+from bot.services.adherence_kpis import run_adherence_kpis
+from bot.services.coaching_jobs import RETENTION_TIME, run_coaching_follow_ups, run_coaching_retention
+from bot.services.huddle_tick import run_huddle_tick
+from bot.services.notice_reminders import run_notice_tick
+from bot.services.presence import run_presence_pull
 from bot.services.pull import run_zendesk_pull
 from bot.services.report import post_campaign_report
 from bot.services.snapshots import post_team_snapshot
@@ -58,6 +63,57 @@ def job_specs(deps: Deps, teams: list[TeamSchedule]) -> list[JobSpec]:
     specs.append(
         JobSpec(id="adherence-scan", func=scan_adherence, trigger=IntervalTrigger(minutes=1), kwargs={"deps": deps})
     )
+    # Notices: reminders that are due and deadline escalations, once each (rows unique per version, member and
+    # kind; escalation slots in job_run), so any number of ticks or replicas send each one once.
+    specs.append(
+        JobSpec(id="notice-tick", func=run_notice_tick, trigger=IntervalTrigger(minutes=1), kwargs={"deps": deps})
+    )
+    # Huddles: one tick a minute (just after the minute turns) posts due prompts, reminds and closes; each step
+    # is claimed in the database and every huddle's times are its own (see bot.services.huddle_tick).
+    specs.append(
+        JobSpec(
+            id="huddle-tick",
+            func=run_huddle_tick,
+            trigger=CronTrigger(minute="*", second=2, timezone="UTC"),
+            kwargs={"deps": deps},
+        )
+    )
+    specs.append(
+        JobSpec(
+            id="adherence-kpis",
+            func=run_adherence_kpis,
+            trigger=IntervalTrigger(minutes=deps.settings.adherence_kpi_minutes),
+            kwargs={"deps": deps},
+        )
+    )
+    if deps.settings.presence_feed_url:
+        specs.append(
+            JobSpec(
+                id="presence-pull",
+                func=run_presence_pull,
+                trigger=IntervalTrigger(seconds=deps.settings.presence_poll_seconds),
+                kwargs={"deps": deps},
+            )
+        )
+    # Coaching: follow-up DMs to leads (each session once, at or after its team's follow-up time) and the
+    # daily retention purge (claimed once a day); both also run at start-up, so a missed one goes out late.
+    specs.append(
+        JobSpec(
+            id="coaching-follow-ups",
+            func=run_coaching_follow_ups,
+            trigger=IntervalTrigger(minutes=15),
+            kwargs={"deps": deps},
+        )
+    )
+    if deps.settings.coaching_retention_months:
+        specs.append(
+            JobSpec(
+                id="coaching-retention",
+                func=run_coaching_retention,
+                trigger=cron_at(RETENTION_TIME, "mon,tue,wed,thu,fri,sat,sun", deps.settings.default_timezone),
+                kwargs={"deps": deps},
+            )
+        )
     if deps.settings.zendesk_subdomain:
         specs.append(
             JobSpec(

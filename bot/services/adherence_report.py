@@ -12,7 +12,7 @@ from bot.blocks.adherence import KIND_LABELS
 from bot.blocks.kit import context, header, message, section, sections_from_lines
 from bot.deps import Deps
 from bot.domain.access import UNKNOWN_USER, Role
-from bot.domain.adherence import Segment, StateEvent, adherence
+from bot.domain.adherence import adherence
 from bot.domain.adherence_policy import parse_policy
 from bot.domain.errors import NotAllowed, UsageError, UserFacingError
 from bot.store import org
@@ -83,8 +83,8 @@ async def answer_adherence_command(deps: Deps, *, user_id: str, text: str) -> di
     rows = []
     for agent in days.values():
         result = adherence(
-            [Segment(s, e, a) for s, e, a in agent.segments],
-            [StateEvent(at, st) for at, st in agent.events],
+            agent.segments,
+            agent.events,
             rules,
             window_start=start,
             window_end=end,

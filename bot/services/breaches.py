@@ -12,7 +12,7 @@ from bot.blocks.adherence import KIND_LABELS
 from bot.deps import Deps
 from bot.domain.access import UNKNOWN_USER, Actor, Role
 from bot.domain.errors import NotAllowed, UserFacingError
-from bot.services.adherence import breach_view, queue_update
+from bot.services.adherence_alerts import breach_view, queue_update
 from bot.store import audit, org
 from bot.store.tables import Breach, Member, Team
 

@@ -5,26 +5,37 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import DateTime, and_, delete, func, or_, select, tuple_, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
+from bot.domain.adherence import Segment, StateEvent
 from bot.store.tables import AgentStateEvent, Breach, Member, ScheduleSegment, utcnow
+
+SEGMENTS = SQLModel.metadata.tables[ScheduleSegment.__tablename__]
+EVENTS = SQLModel.metadata.tables[AgentStateEvent.__tablename__]
+_EVENTS_BEFORE = EVENTS.alias("before")
+
+
+def event_at(table: Any) -> Any:
+    """``at`` without UTCDateTime's per-value Python hook: naive UTC on SQLite, aware on PostgreSQL; the loop
+    that reads it makes it aware UTC (the column stores UTC either way)."""
+    return type_coerce(table.c.at, DateTime(timezone=True)).label("at")
 
 
 @dataclass
 class AgentDay:
-    """What the scan needs for one agent: segments overlapping the window, state events in it (plus the last
-    one before it, so the state at the window's start is known) and excused stretches."""
+    """What the scan needs for one agent: segments overlapping the window, state events in it (plus the latest
+    one at or before its start, so the state it opens in is known) and excused stretches."""
 
     member_id: int
     team_id: int
-    segments: list[tuple[datetime, datetime, str]] = field(default_factory=list)
-    events: list[tuple[datetime, str]] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    events: list[StateEvent] = field(default_factory=list)
     excused: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
@@ -46,7 +57,11 @@ async def replace_segments(
 
 
 async def add_state_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert state events, ignoring exact duplicates (a feed that resends); returns how many were new."""
+    """Insert state events, ignoring exact duplicates (a feed that resends); returns how many were new.
+
+    One INSERT … ON CONFLICT DO NOTHING … RETURNING for the batch (SQLAlchemy sends it as multi-row statements):
+    only new rows come back, which is how repeats are told from new events. Caller commits.
+    """
     if not rows:
         return 0
     conn = await session.connection()
@@ -54,68 +69,141 @@ async def add_state_events(session: AsyncSession, rows: Sequence[dict[str, Any]]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
     stmt = insert(table).on_conflict_do_nothing(index_elements=["member_id", "at", "state"]).returning(table.c.id)
-    new = 0
-    for row in rows:  # RETURNING per row tells new from duplicate; batches of events are small
-        if (await conn.execute(stmt, [{**row, "received_at": now}])).first() is not None:
-            new += 1
-    return new
+    result = await conn.execute(stmt, [{**row, "received_at": now} for row in rows])
+    return len(result.all())
+
+
+# A schedule block is a part of a day; only a day off or leave published as one segment is longer. Reading
+# segments that start at most this long before the window keeps the scan's index range short after months of
+# schedules; a longer segment can only be scheduled-off time, which counts neither way.
+MAX_SEGMENT = timedelta(days=2)
 
 
 async def load_agent_days(
-    session: AsyncSession, *, start: datetime, end: datetime, team_ids: Sequence[int] | None = None
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    team_ids: Sequence[int] | None = None,
+    ahead: timedelta = timedelta(0),
 ) -> dict[int, AgentDay]:
-    """Every active agent with a segment overlapping [start, end), with their events and excused stretches."""
+    """Every active agent with a segment overlapping [start, end), with their events and excused stretches.
+
+    ``ahead``: also read segments starting up to this long after ``end``, so a shift's remaining blocks are
+    known (an agent logging off mid-shift is then not taken for one leaving at the end of it).
+
+    Runs on the Core connection: the ORM's per-row result handling would be most of the cost of a site's day of
+    events. Every query is an index range per agent, so months of history cost nothing.
+    """
+    conn = await session.connection()
+    days = await scheduled_agents(conn, start=start, end=end + ahead, team_ids=team_ids)
+    if days:
+        for member_id, events in (await events_from(conn, list(days), start, end)).items():
+            days[member_id].events = events
+        await add_excused(conn, days, start, end)
+    return days
+
+
+async def scheduled_agents(
+    conn: AsyncConnection, *, start: datetime, end: datetime, team_ids: Sequence[int] | None = None
+) -> dict[int, AgentDay]:
+    """Active agents with a segment overlapping [start, end), and those segments (no events yet)."""
+    team_of = await active_agents(conn, team_ids)
+    days: dict[int, AgentDay] = {}
+    for member_id, segments in (await segments_of(conn, list(team_of), start, end)).items():
+        days[member_id] = AgentDay(member_id, team_of[member_id], segments)
+    return days
+
+
+async def active_agents(conn: AsyncConnection, team_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Member id → team id of every active member with a team (of ``team_ids``)."""
     members = select(col(Member.id), col(Member.team_id)).where(col(Member.active), col(Member.team_id).is_not(None))
     if team_ids is not None:
         members = members.where(col(Member.team_id).in_(team_ids))
-    days: dict[int, AgentDay] = {}
-    seg_q = (
-        select(
-            col(ScheduleSegment.member_id),
-            col(ScheduleSegment.start),
-            col(ScheduleSegment.end),
-            col(ScheduleSegment.activity),
+    return {m: t for m, t in (await conn.execute(members)).all() if m is not None and t is not None}
+
+
+def active_ids() -> Any:
+    """The ids of ``active_agents`` as a subquery: cheaper than binding thousands of ids into every query."""
+    return select(col(Member.id)).where(col(Member.active), col(Member.team_id).is_not(None))
+
+
+Ids = Sequence[int] | Any  # a list of member ids, or a subquery giving them
+
+
+def segments_overlapping(ids: Ids, start: datetime, end: datetime) -> Any:
+    """The segments of ``ids`` that overlap [start, end) (and start at most ``MAX_SEGMENT`` before it)."""
+    seg = SEGMENTS
+    return select(seg).where(
+        seg.c.member_id.in_(ids), seg.c.start < end, seg.c.end > start, seg.c.start > start - MAX_SEGMENT
+    )
+
+
+async def segments_of(conn: AsyncConnection, ids: Ids, start: datetime, end: datetime) -> dict[int, list[Segment]]:
+    """Per agent of ``ids`` with any, their segments overlapping [start, end), in time order."""
+    seg = SEGMENTS
+    query = segments_overlapping(ids, start, end).with_only_columns(
+        seg.c.member_id, seg.c.start, seg.c.end, seg.c.activity
+    )
+    out: dict[int, list[Segment]] = {}
+    for member_id, s, e, activity in (await conn.execute(query.order_by(seg.c.member_id, seg.c.start))).all():
+        out.setdefault(member_id, []).append(Segment(s, e, activity))
+    return out
+
+
+async def events_from(
+    conn: AsyncConnection, ids: Sequence[int], start: datetime, end: datetime | None
+) -> dict[int, list[StateEvent]]:
+    """Per agent: the latest event at or before ``start`` (the state from then on), then every later event (before
+    ``end`` if given), in time order. Agents with none get an empty list."""
+    ev = EVENTS
+    out: dict[int, list[StateEvent]] = {m: [] for m in ids}
+    # Openings: one index seek per agent, driven from the agents (joined to the events, a planner may run the
+    # seek once per event instead).
+    latest = (
+        select(func.max(_EVENTS_BEFORE.c.at))
+        .where(_EVENTS_BEFORE.c.member_id == col(Member.id), _EVENTS_BEFORE.c.at <= start)
+        .scalar_subquery()
+    )
+    openings = [
+        (m, at)
+        for m, at in (await conn.execute(select(col(Member.id), latest).where(col(Member.id).in_(ids)))).all()
+        if at is not None
+    ]
+    later = ev.c.at > start if end is None else and_(ev.c.at > start, ev.c.at < end)
+    queries = [select(ev.c.member_id, event_at(ev), ev.c.state).where(ev.c.member_id.in_(ids), later)]
+    if openings:
+        queries.insert(
+            0, select(ev.c.member_id, event_at(ev), ev.c.state).where(tuple_(ev.c.member_id, ev.c.at).in_(openings))
         )
-        .where(col(ScheduleSegment.start) < end, col(ScheduleSegment.end) > start)
-        .where(col(ScheduleSegment.member_id).in_(members.with_only_columns(col(Member.id))))
-        .order_by(col(ScheduleSegment.member_id), col(ScheduleSegment.start))
-    )
-    team_of: dict[int, int] = {
-        m: t for m, t in (await session.execute(members)).all() if m is not None and t is not None
-    }
-    for member_id, s, e, activity in (await session.execute(seg_q)).all():
-        day = days.setdefault(member_id, AgentDay(member_id, team_of[member_id]))
-        day.segments.append((s, e, activity))
-    if not days:
-        return days
-    ids = list(days)
-    # The latest event at or before the window start, per agent: the state the window opens in.
-    before = (
-        select(col(AgentStateEvent.member_id), func.max(col(AgentStateEvent.at)).label("at"))
-        .where(col(AgentStateEvent.member_id).in_(ids), col(AgentStateEvent.at) <= start)
-        .group_by(col(AgentStateEvent.member_id))
-        .subquery()
-    )
-    ev_q = (
-        select(col(AgentStateEvent.member_id), col(AgentStateEvent.at), col(AgentStateEvent.state))
-        .outerjoin(before, before.c.member_id == AgentStateEvent.member_id)
-        .where(
-            col(AgentStateEvent.member_id).in_(ids),
-            col(AgentStateEvent.at) < end,
-            or_(
-                col(AgentStateEvent.at) > start, and_(before.c.at.is_not(None), col(AgentStateEvent.at) == before.c.at)
-            ),
-        )
-        .order_by(col(AgentStateEvent.member_id), col(AgentStateEvent.at))
-    )
-    for member_id, at, state in (await session.execute(ev_q)).all():
-        days[member_id].events.append((at, state))
+    for query in queries:
+        current: list[StateEvent] = []
+        current_id = None
+        # Streamed in slices: a site's day is hundreds of thousands of rows, and the event loop has Slack requests
+        # to answer meanwhile.
+        result = await conn.stream(query.order_by(ev.c.member_id, ev.c.at))
+        async for rows in result.partitions(20_000):
+            # The hot loop of a full load: an agent's events arrive together, times as the driver gives them.
+            for member_id, at, state in rows:
+                if member_id != current_id:
+                    current, current_id = out[member_id], member_id
+                current.append(StateEvent(at.replace(tzinfo=UTC) if at.tzinfo is None else at, state))
+    return out
+
+
+async def add_excused(
+    conn: AsyncConnection, days: dict[int, AgentDay], start: datetime, end: datetime, ids: Ids | None = None
+) -> None:
+    """Excused stretches overlapping [start, end) of the agents in ``days`` (``ids``: whom to ask about)."""
     ex_q = select(col(Breach.member_id), col(Breach.started_at), col(Breach.ended_at)).where(
-        col(Breach.member_id).in_(ids), col(Breach.status) == "excused", col(Breach.started_at) < end
+        col(Breach.member_id).in_(list(days) if ids is None else ids),
+        col(Breach.status) == "excused",
+        col(Breach.started_at) < end,
+        or_(col(Breach.ended_at).is_(None), col(Breach.ended_at) > start),
     )
-    for member_id, ex_start, ex_end in (await session.execute(ex_q)).all():
-        days[member_id].excused.append((ex_start, ex_end or end))
-    return days
+    for member_id, ex_start, ex_end in (await conn.execute(ex_q)).all():
+        if member_id in days:
+            days[member_id].excused.append((ex_start, ex_end or end))
 
 
 async def open_breaches(session: AsyncSession, *, team_ids: Sequence[int] | None = None) -> list[Breach]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,10 @@ from sqlmodel import col
 from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.ingest.adherence import import_schedule, import_states
-from bot.services.adherence import scan_adherence
+from bot.services.adherence import scan_adherence, scan_after_ingest
+from bot.services.breaches import act
 from bot.store.tables import Breach, Outbox, Team
+from tests.support.org import ALPHA_LEAD
 
 SAST = ZoneInfo("Africa/Johannesburg")
 
@@ -109,3 +112,48 @@ async def test_many_breaches_at_once_are_batched(org: Deps, clock: FixedClock) -
     _, messages = await _rows(org)
     assert len(messages) == 2
     assert "2 more agents out of adherence in Team Alpha" in messages[1].payload["text"]
+
+
+async def test_logging_off_mid_shift_is_offline_not_an_early_logout(org: Deps, clock: FixedClock) -> None:
+    """The scan reads the rest of the shift too: at 10:00 the 12:30-17:00 block is still to come."""
+    await _seed(org, [("2026-11-18T07:58", "available"), ("2026-11-18T10:00", "offline")])
+    clock.set(datetime(2026, 11, 18, 10, 12, tzinfo=SAST))
+    assert (await scan_adherence(org)).opened == 1
+    (breach,), (post,) = await _rows(org)
+    assert breach.kind == "unscheduled_offline" and "Offline mid-shift" in str(post.payload["blocks"])
+    clock.set(datetime(2026, 11, 18, 16, 52, tzinfo=SAST))  # gone again in the last block: that one is early
+    async with org.sessions() as session:
+        records = [
+            (2, {"agent": "thandi@example.com", "at": "2026-11-18T10:20", "state": "available"}),
+            (3, {"agent": "thandi@example.com", "at": "2026-11-18T16:40", "state": "offline"}),
+        ]
+        await import_states(session, records)
+        await session.commit()
+    await scan_adherence(org)
+    breaches, _ = await _rows(org)
+    assert sorted(b.kind for b in breaches) == ["early_logout", "unscheduled_offline"]
+
+
+async def test_the_minute_update_keeps_who_acknowledged(org: Deps, clock: FixedClock) -> None:
+    await _seed(org, [("2026-11-18T07:58", "available"), ("2026-11-18T12:00", "lunch")])
+    clock.set(datetime(2026, 11, 18, 12, 36, tzinfo=SAST))
+    await scan_adherence(org)
+    (breach,), _ = await _rows(org)
+    assert breach.id is not None
+    await act(org, user_id=ALPHA_LEAD, breach_id=breach.id, action="acknowledge")
+    clock.set(datetime(2026, 11, 18, 12, 38, tzinfo=SAST))
+    assert (await scan_adherence(org)).updated == 1  # 8 minutes now
+    _, messages = await _rows(org)
+    assert "*8 min*" in str(messages[-1].payload) and "Acknowledged by Lindiwe Lead" in str(messages[-1].payload)
+
+
+async def test_scans_asked_for_by_ingest_while_one_waits_are_that_one(org: Deps) -> None:
+    await _seed(org, [("2026-11-18T07:58", "available")])
+    async with org.scan_lock:  # a scan is running
+        waiting = asyncio.get_running_loop().create_task(scan_after_ingest(org))
+        await asyncio.sleep(0.01)
+        assert await scan_after_ingest(org) is None  # the waiting scan will read these events too
+        assert await scan_after_ingest(org) is None
+    assert (await waiting) is not None
+    ran = await scan_after_ingest(org)  # nothing waiting now: this one scans
+    assert ran is not None and ran.agents == 1

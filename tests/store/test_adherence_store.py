@@ -42,7 +42,11 @@ async def test_schedule_import_replaces_the_window_it_covers(org: Deps) -> None:
         await session.commit()
         days = await load_agent_days(session, start=DAY_START, end=DAY_END)
     day = days[await _thandi_id(org)]
-    assert [(s.hour, e.hour, a) for s, e, a in day.segments] == [(6, 10, "open"), (10, 10, "lunch"), (10, 14, "open")]
+    assert [(s.start.hour, s.end.hour, s.activity) for s in day.segments] == [
+        (6, 10, "open"),
+        (10, 10, "lunch"),
+        (10, 14, "open"),
+    ]
 
 
 async def test_state_events_deduplicate_and_the_scan_knows_the_opening_state(org: Deps) -> None:
@@ -59,7 +63,7 @@ async def test_state_events_deduplicate_and_the_scan_knows_the_opening_state(org
         assert (await import_states(session, events))[0] == 0  # a feed that resends changes nothing
         await session.commit()
         days = await load_agent_days(session, start=DAY_START, end=DAY_END)
-    assert [(at.hour, at.minute, s) for at, s in days[await _thandi_id(org)].events] == [
+    assert [(e.at.hour, e.at.minute, e.state) for e in days[await _thandi_id(org)].events] == [
         (5, 58, "available"),  # the latest event before the 06:00 window: the state it opens in
         (8, 15, "break"),
     ]

@@ -1,0 +1,125 @@
+"""Daily adherence and conformance KPIs: every few minutes, recompute today so far for every agent with a
+schedule (and yesterday once an hour), and write them as KPI samples so ``/kpi`` shows them with targets and RAG
+like any metric.
+
+Yesterday is recomputed too, so a late state event, a re-published schedule or a breach excused the next
+morning still lands in yesterday's figure. See :mod:`bot.domain.adherence_kpis` for the figures and why they
+have their own metric keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.deps import Deps
+from bot.domain.adherence import adherence
+from bot.domain.adherence_kpis import METRIC_KEYS, SOURCE, daily_figures, day_window, recent_days
+from bot.domain.adherence_policy import team_policy
+from bot.domain.adherence_rules import Rules
+from bot.store import jobruns
+from bot.store.adherence import load_agent_days
+from bot.store.adherence_kpis import ensure_metrics, replace_computed_samples
+from bot.store.tables import Team
+
+log = logging.getLogger(__name__)
+JOB = "adherence-kpis"
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRun:
+    agent_days: int  # agent-days with at least one figure
+    samples: int
+
+
+async def run_adherence_kpis(deps: Deps) -> KpiRun | None:
+    """The scheduled job: once per interval slot across replicas (a slot another run took is skipped)."""
+    now = deps.clock.now()
+    minutes = deps.settings.adherence_kpi_minutes
+    slot = now.replace(second=0, microsecond=0) - timedelta(minutes=(now.hour * 60 + now.minute) % minutes)
+    async with deps.sessions() as session:
+        claimed = await jobruns.claim(
+            session, job_key=JOB, subject="site", slot=slot.strftime("%Y-%m-%dT%H:%M"), scheduled_for=slot
+        )
+        await session.commit()
+    if not claimed:
+        return None
+    # Today every run; yesterday in the first run of each hour (late events, excuses given the next morning).
+    result = await compute_adherence_kpis(deps, days_back=1 if slot.minute < minutes else 0)
+    log.info("adherence KPIs: %d agent-days, %d samples", result.agent_days, result.samples)
+    return result
+
+
+async def compute_adherence_kpis(deps: Deps, *, days_back: int = 1) -> KpiRun:
+    """Recompute every team's last ``days_back`` local days and today up to now; idempotent."""
+    now = deps.clock.now()
+    rows: list[dict[str, Any]] = []
+    agent_days = 0
+    async with deps.sessions() as session:
+        teams = list((await session.execute(select(Team))).scalars())
+        metric_ids = await ensure_metrics(session, METRIC_KEYS)
+        rules = {t.id: _rules(t) for t in teams}
+        days: dict[int, list[date]] = {}
+        by_zone: dict[str, list[int]] = defaultdict(list)
+        for team in teams:
+            assert team.id is not None
+            by_zone[team.timezone].append(team.id)
+            days[team.id] = recent_days(now, ZoneInfo(team.timezone), days_back)
+        for zone, team_ids in by_zone.items():
+            for day in days[team_ids[0]]:  # one time zone: the same local days
+                start, end = day_window(day, ZoneInfo(zone))
+                if start >= now:
+                    continue
+                horizon = min(end, now)
+                loaded = await load_agent_days(session, start=start, end=horizon, team_ids=team_ids)
+                for n, agent in enumerate(loaded.values(), 1):
+                    if n % 500 == 0:
+                        await asyncio.sleep(0)  # a site's day is seconds of work: let requests through
+                    result = adherence(
+                        agent.segments,
+                        agent.events,
+                        rules[agent.team_id],
+                        window_start=start,
+                        window_end=end,
+                        now=horizon,
+                        excused=agent.excused,
+                        history_from=start,
+                    )
+                    figures = daily_figures(result)
+                    agent_days += bool(figures)
+                    rows += [
+                        {
+                            "metric_id": metric_ids[f.metric],
+                            "subject": f"m:{agent.member_id}",
+                            "member_id": agent.member_id,
+                            "team_id": agent.team_id,
+                            "day": day,
+                            "period_start": start,
+                            "period_end": horizon,
+                            "numerator": f.numerator,
+                            "denominator": f.denominator,
+                            "source": SOURCE,
+                        }
+                        for f in figures
+                    ]
+        await replace_computed_samples(
+            session, source=SOURCE, metric_ids=list(metric_ids.values()), days=days, rows=rows
+        )
+        await session.commit()
+    deps.scorecards.clear()  # new figures: the next /kpi recomputes
+    return KpiRun(agent_days, len(rows))
+
+
+def _rules(team: Team) -> Rules:
+    try:
+        return team_policy(team.adherence).rules
+    except ValueError as exc:
+        log.error("team %s has invalid adherence settings (%s); using defaults", team.id, exc)
+        return team_policy(None).rules
