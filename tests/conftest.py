@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -21,7 +22,7 @@ from bot.config import Settings
 from bot.deps import Deps, build_deps
 from bot.ingest.roster import import_roster
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.requests import signed_headers, slash_command_body
+from bot.sandbox.requests import interaction_body, signed_headers, slash_command_body
 from bot.store.db import create_all, drop_all, make_engine
 from bot.store.org import apply_org
 from tests.support.org import ROSTER, org_spec
@@ -128,5 +129,19 @@ def slash(client: httpx.AsyncClient, fake_slack: FakeSlack) -> SlashCommand:
     async def send(user_id: str, text: str, *, command: str = "/kpi", secret: str = SECRET, ts: int | None = None):
         body = slash_command_body(command, text, user_id=user_id, response_url=fake_slack.url + "hook")
         return await client.post("/slack/events", content=body, headers=signed_headers(secret, body, ts=ts))
+
+    return send
+
+
+Interaction = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+def interact(client: httpx.AsyncClient) -> Interaction:
+    """Post a signed interaction payload (button click, modal submission) as Slack would; returns the ack."""
+
+    async def send(payload: dict[str, Any]) -> httpx.Response:
+        body = interaction_body(payload)
+        return await client.post("/slack/events", content=body, headers=signed_headers(SECRET, body))
 
     return send

@@ -60,80 +60,45 @@ def job_specs(deps: Deps, teams: list[TeamSchedule]) -> list[JobSpec]:
         if s.working_days and s.team.channel_id
         for at in s.snapshot_times
     ]
-    specs.append(
-        JobSpec(id="adherence-scan", func=scan_adherence, trigger=IntervalTrigger(minutes=1), kwargs={"deps": deps})
-    )
-    # Notices: reminders that are due and deadline escalations, once each (rows unique per version, member and
-    # kind; escalation slots in job_run), so any number of ticks or replicas send each one once.
-    specs.append(
-        JobSpec(id="notice-tick", func=run_notice_tick, trigger=IntervalTrigger(minutes=1), kwargs={"deps": deps})
-    )
-    # Huddles: one tick a minute (just after the minute turns) posts due prompts, reminds and closes; each step
-    # is claimed in the database and every huddle's times are its own (see bot.services.huddle_tick).
-    specs.append(
-        JobSpec(
-            id="huddle-tick",
-            func=run_huddle_tick,
-            trigger=CronTrigger(minute="*", second=2, timezone="UTC"),
-            kwargs={"deps": deps},
-        )
-    )
-    specs.append(
-        JobSpec(
-            id="adherence-kpis",
-            func=run_adherence_kpis,
-            trigger=IntervalTrigger(minutes=deps.settings.adherence_kpi_minutes),
-            kwargs={"deps": deps},
-        )
-    )
-    if deps.settings.presence_feed_url:
-        specs.append(
-            JobSpec(
-                id="presence-pull",
-                func=run_presence_pull,
-                trigger=IntervalTrigger(seconds=deps.settings.presence_poll_seconds),
-                kwargs={"deps": deps},
-            )
-        )
-    # Coaching: follow-up DMs to leads (each session once, at or after its team's follow-up time) and the
-    # daily retention purge (claimed once a day); both also run at start-up, so a missed one goes out late.
-    specs.append(
-        JobSpec(
-            id="coaching-follow-ups",
-            func=run_coaching_follow_ups,
-            trigger=IntervalTrigger(minutes=15),
-            kwargs={"deps": deps},
-        )
-    )
-    if deps.settings.coaching_retention_months:
-        specs.append(
-            JobSpec(
-                id="coaching-retention",
-                func=run_coaching_retention,
-                trigger=cron_at(RETENTION_TIME, "mon,tue,wed,thu,fri,sat,sun", deps.settings.default_timezone),
-                kwargs={"deps": deps},
-            )
-        )
-    if deps.settings.zendesk_subdomain:
-        specs.append(
-            JobSpec(
-                id="zendesk-pull",
-                func=run_zendesk_pull,
-                trigger=IntervalTrigger(minutes=deps.settings.zendesk_pull_minutes),
-                kwargs={"deps": deps},
-            )
-        )
-    if deps.settings.managers_channel:
-        specs.append(
-            JobSpec(
-                id="campaign-report",
-                func=post_campaign_report,
-                trigger=cron_at(
-                    deps.settings.campaign_report_time, "mon,tue,wed,thu,fri", deps.settings.default_timezone
-                ),
-                kwargs={"deps": deps},
-            )
-        )
+    settings = deps.settings
+    # Site-wide jobs: (id, function, trigger, enabled). Each claims its own work in the database, so restarts
+    # and replicas never send twice:
+    # - notice-tick: due reminders and deadline escalations (rows unique per version, member and kind);
+    # - huddle-tick: just after each minute turns, due prompts, reminders and closes (bot.services.huddle_tick);
+    # - coaching-follow-ups / coaching-retention: follow-up DMs (each session once) and the daily purge; like
+    #   every job they also run at start-up, so a missed one goes out late.
+    site: list[tuple[str, Callable[..., Awaitable[Any]], BaseTrigger, bool]] = [
+        ("adherence-scan", scan_adherence, IntervalTrigger(minutes=1), True),
+        ("notice-tick", run_notice_tick, IntervalTrigger(minutes=1), True),
+        ("huddle-tick", run_huddle_tick, CronTrigger(minute="*", second=2, timezone="UTC"), True),
+        ("adherence-kpis", run_adherence_kpis, IntervalTrigger(minutes=settings.adherence_kpi_minutes), True),
+        (
+            "presence-pull",
+            run_presence_pull,
+            IntervalTrigger(seconds=settings.presence_poll_seconds),
+            bool(settings.presence_feed_url),
+        ),
+        ("coaching-follow-ups", run_coaching_follow_ups, IntervalTrigger(minutes=15), True),
+        (
+            "coaching-retention",
+            run_coaching_retention,
+            cron_at(RETENTION_TIME, "mon,tue,wed,thu,fri,sat,sun", settings.default_timezone),
+            bool(settings.coaching_retention_months),
+        ),
+        (
+            "zendesk-pull",
+            run_zendesk_pull,
+            IntervalTrigger(minutes=settings.zendesk_pull_minutes),
+            bool(settings.zendesk_subdomain),
+        ),
+        (
+            "campaign-report",
+            post_campaign_report,
+            cron_at(settings.campaign_report_time, "mon,tue,wed,thu,fri", settings.default_timezone),
+            bool(settings.managers_channel),
+        ),
+    ]
+    specs += [JobSpec(job_id, func, trigger, {"deps": deps}) for job_id, func, trigger, enabled in site if enabled]
     return specs
 
 

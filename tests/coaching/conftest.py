@@ -18,7 +18,6 @@ from bot.blocks.ids import BlockId, CallbackId
 from bot.config import Settings
 from bot.deps import Deps
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.requests import interaction_body, signed_headers
 from tests.conftest import SECRET
 
 # A fixed test key (pytest may import this conftest under two module names; both must agree on the key).
@@ -47,15 +46,6 @@ def settings(fake_slack: FakeSlack, db_url: str) -> Settings:
 
 
 Interact = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
-
-
-@pytest.fixture
-def interact(client: httpx.AsyncClient) -> Interact:
-    async def send(payload: dict[str, Any]) -> httpx.Response:
-        body = interaction_body(payload)
-        return await client.post("/slack/events", content=body, headers=signed_headers(SECRET, body))
-
-    return send
 
 
 def button(user: str, action_id: str, value: str, fake: FakeSlack) -> dict[str, Any]:

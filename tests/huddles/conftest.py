@@ -27,7 +27,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.deps import Deps
 from bot.domain.org import OrgSpec
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.requests import interaction_body, signed_headers, slash_command_body
+from bot.sandbox.requests import signed_headers, slash_command_body
 from bot.services.huddle_tick import TickResult, run_huddle_tick
 from bot.store import outbox
 from bot.store.huddle_tables import CheckIn, Huddle
@@ -122,15 +122,6 @@ async def deliver(deps: Deps, fake: FakeSlack, clock: FixedClock, rounds: int = 
 
 
 Send = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
-
-
-@pytest.fixture
-def interact(client: httpx.AsyncClient) -> Send:
-    async def send(payload: dict[str, Any]) -> httpx.Response:
-        body = interaction_body(payload)
-        return await client.post("/slack/events", content=body, headers=signed_headers(SECRET, body))
-
-    return send
 
 
 class Answer(str):

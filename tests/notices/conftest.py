@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +15,6 @@ from bot.delivery.client import create_delivery_client
 from bot.delivery.worker import DeliveryWorker
 from bot.deps import Deps
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.requests import interaction_body, signed_headers
 from bot.store.notice_tables import Notice
 from bot.store.org import team_by_key
 from tests.conftest import SECRET
@@ -73,14 +71,9 @@ def drain(worker: DeliveryWorker, deps: Deps, clock: FixedClock) -> Drain:
 
 
 @pytest.fixture
-def send(client: httpx.AsyncClient) -> Send:
-    """Post a signed interaction payload (button click, modal submission) as Slack would."""
-
-    async def post(payload: dict[str, Any]) -> httpx.Response:
-        body = interaction_body(payload)
-        return await client.post("/slack/events", content=body, headers=signed_headers(SECRET, body))
-
-    return post
+def send(interact: Send) -> Send:
+    """The root ``interact`` fixture under this folder's name: post a signed interaction payload."""
+    return interact
 
 
 @pytest.fixture
