@@ -6,6 +6,9 @@ slash commands (team leads of random teams; periods today, 7d, 30d, mtd) with ``
 flight (closed loop) through the real ASGI app, in process via ``httpx.ASGITransport``. The Web API points at a
 FakeSlack on 127.0.0.1. Latency is send → HTTP response, which is the ack carrying the whole scorecard. The same
 load then goes through a bare Bolt app whose ``/kpi`` only acks (same adapter, secret and client): the floor.
+Both run with the garbage-collector tuning ``rhythm run`` applies once the app is built (bot/runtime.py). The
+verdict is on the first Rhythm pass, which starts with every team's figures uncached (as after a restart or an
+import); a second pass over the caches it left is shown beside it, not judged.
 
     .venv/bin/python bench/kpi_latency.py --db both                           # full size, both databases
     .venv/bin/python bench/kpi_latency.py --teams 5 --days 10 --requests 100 \
@@ -63,6 +66,7 @@ from bot.deps import build_deps
 from bot.domain.metrics import DEFAULT_METRICS, Aggregation
 from bot.domain.org import OrgSpec
 from bot.handlers.common import WORKING
+from bot.runtime import tune_gc
 from bot.sandbox.demo_data import TARGETS
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.requests import signed_headers, slash_command_body
@@ -85,6 +89,7 @@ KPI_TABLE = SQLModel.metadata.tables[KpiSample.__tablename__]
 COLS = [c.name for c in KPI_TABLE.columns if c.name != "id"]  # samples() yields rows in this order
 CACHE = Path(__file__).resolve().parent / ".cache"  # SQLite files, one per size (*.db is git-ignored)
 REQUEST_TIMEOUT = 30.0
+FLOOR, RHYTHM, WARM = "floor (ack only)", "Rhythm /kpi team", "Rhythm again (warm caches)"
 console = Console(width=140)
 
 
@@ -319,20 +324,22 @@ async def bench_db(name: str, url: str, a: argparse.Namespace) -> bool:
             slack_signing_secret=SecretStr(SECRET),
         )
         deps = build_deps(settings, clock=FixedClock(NOW))
-        apps = {"floor (ack only)": floor_app(settings), "Rhythm /kpi team": create_asgi_app(settings, deps=deps)}
+        rhythm = create_asgi_app(settings, deps=deps)
+        apps = {FLOOR: floor_app(settings), RHYTHM: rhythm, WARM: rhythm}
+        tune_gc()  # as `rhythm run` does once the app is built (bot/runtime.py)
         runs: dict[str, Run] = {}
         before = asyncio.all_tasks()
         try:
             for label, app in apps.items():
-                card = label.startswith("Rhythm")
-                await fire(app, leads, a.warmup, a.concurrency, 1, slack, card)
-                gc.collect()
+                card = label != FLOOR
+                if label != WARM:  # the second Rhythm pass repeats the first, on the caches it left (TTL 30 s)
+                    await fire(app, leads, a.warmup, a.concurrency, 1, slack, card)
                 runs[label] = await fire(app, leads, a.requests, a.concurrency, 2, slack, card)
         finally:
             if leftovers := cancel_leftovers(before):
                 console.print(f"[red]cancelled {leftovers} listener tasks still running after the drain")
             await asyncio.sleep(0.1)
-            await deps.engine.dispose()
+            await deps.close()
     return report(name, runs, a)
 
 
@@ -352,8 +359,9 @@ def report(name: str, runs: dict[str, Run], a: argparse.Namespace) -> bool:
     console.print(
         f"  load average after the runs: {os.getloadavg()[0]:.2f} (other processes competing for the CPU skew this)"
     )
-    rhythm, floor = p99["Rhythm /kpi team"], p99["floor (ack only)"]
-    failures, late = sum(r.failures for r in runs.values()), sum(r.late for r in runs.values())
+    rhythm, floor = p99[RHYTHM], p99[FLOOR]
+    measured = [runs[FLOOR], runs[RHYTHM]]  # the warm pass is shown, not judged
+    failures, late = sum(r.failures for r in measured), sum(r.late for r in measured)
     checks = {
         "p99 < 150 ms": rhythm < 150,
         f"p99 < 3× floor p99 (ratio {rhythm / floor:.1f}×)": rhythm < 3 * floor,

@@ -69,7 +69,7 @@ def _with_db(settings: Settings, work: Callable[[Deps], Awaitable[T]]) -> T:
             await upgrade(deps.engine)
             return await work(deps)
         finally:
-            await deps.engine.dispose()
+            await deps.close()
 
     return asyncio.run(_run())
 

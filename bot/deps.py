@@ -14,6 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.services.cache import TtlCache
 from bot.store.db import make_engine, make_session_factory
+from bot.store.loop_reads import LoopReader, loop_reader_for
 
 
 class Signal:
@@ -46,11 +47,25 @@ class Deps:
     scorecards: TtlCache[Any] = field(default_factory=TtlCache)
     # Teams, metric catalogue, targets and team sizes, which change only with `rhythm org apply` or a roster import.
     org_facts: TtlCache[Any] = field(default_factory=TtlCache)
+    # SQLite file only: bounded hot reads (a team's KPI days) on the loop's thread; see bot/store/loop_reads.py.
+    loop_reads: LoopReader | None = None
+
+    async def close(self) -> None:
+        """Release the database connections (the engine and the loop reader)."""
+        if self.loop_reads is not None:
+            self.loop_reads.dispose()
+        await self.engine.dispose()
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncEngine | None = None) -> Deps:
     engine = engine or make_engine(settings.database_url)
-    return Deps(settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock or SystemClock())
+    return Deps(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        clock=clock or SystemClock(),
+        loop_reads=loop_reader_for(engine),
+    )
 
 
 def inject_deps(deps: Deps) -> Callable[..., Awaitable[None]]:

@@ -11,6 +11,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.api.app import create_asgi_app
 from bot.config import Settings
 from bot.deps import build_deps
+from bot.runtime import tune_gc
 from bot.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(
         uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     )
+    tune_gc()  # everything built so far lives as long as the process: keep it out of every collection
     try:
         if settings.socket_mode:
             assert settings.slack_app_token is not None
@@ -33,4 +35,4 @@ async def serve(settings: Settings) -> None:
             log.info("HTTP mode: Slack requests at /slack/events on port %s", settings.port)
             await server.serve()
     finally:
-        await deps.engine.dispose()
+        await deps.close()

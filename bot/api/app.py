@@ -46,7 +46,7 @@ def create_asgi_app(
             if services:
                 await services.stop()
             if owns_deps:
-                await deps.engine.dispose()
+                await deps.close()
 
     api = FastAPI(title="Rhythm", version=__version__, lifespan=lifespan)
     api.state.deps = deps

@@ -82,10 +82,14 @@ def _dates(days: DateRange) -> list[date]:
 
 
 def _sum(index: Mapping[tuple[str, date], Sums], metric_key: str, dates: Iterable[date]) -> Sums:
+    return total([index.get((metric_key, day)) for day in dates])
+
+
+def total(days: Iterable[Sums | None]) -> Sums:
+    """The sums of several days (None: a day without figures), added in the order given."""
     numerator = denominator = ratio_sum = 0.0
     samples = 0
-    for day in dates:
-        s = index.get((metric_key, day))
+    for s in days:
         if s is not None:
             numerator += s.numerator
             denominator += s.denominator
@@ -165,49 +169,48 @@ def lines_from_index(
     partial_day: bool = False,
 ) -> tuple[MetricLine, ...]:
     """``build_lines`` from sums already keyed by (metric, day)."""
-    spark_days = [current.end - timedelta(days=i) for i in range(SPARK_DAYS - 1, -1, -1)]
+    spark_days = spark_days_of(current)
     current_days, previous_days = _dates(current), _dates(previous)
     with_data = {key for key, _ in index}
-    lines = []
-    for m in sorted(metrics, key=lambda m: (m.position, m.key)):
-        if m.key not in with_data and m.key not in targets:
-            continue
-        value = value_of(_sum(index, m.key, current_days), m)
-        prev = value_of(_sum(index, m.key, previous_days), m)
-        daily = [value_of(index.get((m.key, d), NO_SUMS), m) for d in spark_days]
-        target = targets.get(m.key)
-        lines.append(
-            MetricLine(
-                metric=m,
-                value=value,
-                target=target,
-                status=rag(value, target, higher_is_better=m.higher_is_better),
-                delta=None
-                if value is None or prev is None or (partial_day and m.aggregation is Aggregation.SUM)
-                else value - prev,
-                spark=sparkline(daily),
-                has_previous=prev is not None,
-            )
+    return tuple(
+        metric_line(
+            m,
+            _sum(index, m.key, current_days),
+            _sum(index, m.key, previous_days),
+            [index.get((m.key, d), NO_SUMS) for d in spark_days],
+            targets.get(m.key),
+            partial_day=partial_day,
         )
-    return tuple(lines)
+        for m in in_catalogue_order(metrics)
+        if m.key in with_data or m.key in targets
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class TeamDays:
-    """A team's daily sums over a wide window, agent-level and team-level apart, cut per period on demand."""
+def in_catalogue_order(metrics: Iterable[MetricDef]) -> list[MetricDef]:
+    return sorted(metrics, key=lambda m: (m.position, m.key))
 
-    agent: dict[tuple[str, date], Sums]
-    team: dict[tuple[str, date], Sums]
-    last_end: dict[date, datetime]  # newest figure's end, per day
 
-    def cut(self, days: DateRange, current: DateRange) -> tuple[dict[tuple[str, date], Sums], datetime | None]:
-        """Sums within ``days`` — a metric's team-level figures only where no agent figure covers it there, since
-        both count the same work — and the end of the newest figure in ``current``."""
-        index = {k: v for k, v in self.agent.items() if days.start <= k[1] <= days.end}
-        covered = {metric for metric, _ in index}
-        index |= {k: v for k, v in self.team.items() if days.start <= k[1] <= days.end and k[0] not in covered}
-        ends = [end for day, end in self.last_end.items() if current.start <= day <= current.end]
-        return index, max(ends, default=None)
+def spark_days_of(current: DateRange) -> list[date]:
+    """The sparkline's days: the fourteen ending with the period's last day."""
+    return [current.end - timedelta(days=i) for i in range(SPARK_DAYS - 1, -1, -1)]
+
+
+def metric_line(
+    m: MetricDef, now: Sums, before: Sums, daily: Sequence[Sums], target: Target | None, *, partial_day: bool
+) -> MetricLine:
+    """One scorecard line from the period's sums, the previous period's and the sparkline's days."""
+    value, prev = value_of(now, m), value_of(before, m)
+    return MetricLine(
+        metric=m,
+        value=value,
+        target=target,
+        status=rag(value, target, higher_is_better=m.higher_is_better),
+        delta=None
+        if value is None or prev is None or (partial_day and m.aggregation is Aggregation.SUM)
+        else value - prev,
+        spark=sparkline([value_of(s, m) for s in daily]),
+        has_previous=prev is not None,
+    )
 
 
 def window_for(current: DateRange, previous: DateRange) -> DateRange:

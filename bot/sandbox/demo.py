@@ -111,7 +111,7 @@ async def seed(settings: Settings, now: Any) -> tuple[int, int]:
             await session.commit()
         return len(result.created), count
     finally:
-        await deps.engine.dispose()
+        await deps.close()
 
 
 def _reset_sqlite(url: str) -> None:
@@ -153,7 +153,7 @@ async def run_demo(settings: Settings, *, out: Path, console: Console) -> None:
             step = await _scheduled(deps, clock, slack, out, console)
             await play_morning(deps, clock, slack, asgi, out=out, console=console, first=step, secret=DEMO_SECRET)
         finally:
-            await deps.engine.dispose()
+            await deps.close()
         methods = sorted({c.method for c in slack.calls if not c.method.startswith("webhook:")})
         console.print(f"Web API calls the bot made to the local recorder: {', '.join(methods) or 'none'}")
     console.print(f"Block Kit JSON for each message is in [bold]{out}/[/bold] (paste into Slack's Block Kit Builder).")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.kpi import render_scorecard, render_text
@@ -20,11 +22,14 @@ from bot.domain.access import (
 )
 from bot.domain.commands import KPI_HELP, KpiQuery, KpiSubject, parse_kpi_command
 from bot.domain.errors import UserFacingError
-from bot.domain.kpi import Scorecard, TeamDays, build_lines, lines_from_index, staleness_note, window_for
+from bot.domain.kpi import Scorecard, build_lines, staleness_note, window_for
 from bot.domain.models import MemberInfo, TeamInfo
 from bot.domain.periods import PERIOD_LABELS, DateRange, PeriodKind, period_range, previous_range
+from bot.domain.team_days import TeamDays
 from bot.services.org_cache import OrgSnapshot, actor_for, org_snapshot
 from bot.store import kpis, org
+
+log = logging.getLogger(__name__)
 
 
 async def answer_kpi_command(deps: Deps, *, user_id: str, text: str) -> dict[str, Any]:
@@ -103,9 +108,9 @@ async def _team_scorecard(
     current = period_range(kind, today)
     previous = previous_range(kind, current)
     known = await org_snapshot(deps, session)
-    index, up_to = (await _team_days(deps, session, team.id, today)).cut(window_for(current, previous), current)
+    days = await _team_days(deps, session, team.id, today)
     targets = known.targets.get(team.id, {})
-    lines = lines_from_index(known.metrics, index, targets, current, previous, partial_day=kind is PeriodKind.TODAY)
+    lines, up_to = days.lines(known.metrics, targets, current, previous, partial_day=kind is PeriodKind.TODAY)
     stale = staleness_note(up_to, deps.clock.now(), timedelta(minutes=deps.settings.stale_after_minutes))
     return Scorecard(
         title=team.name,
@@ -126,7 +131,13 @@ def _every_window(today: date) -> DateRange:
 
 async def _team_days(deps: Deps, session: AsyncSession, team_id: int, today: date) -> TeamDays:
     async def load() -> TeamDays:
-        return await kpis.team_days(session, days=_every_window(today), team_id=team_id)
+        days = _every_window(today)
+        if deps.loop_reads is not None:  # SQLite: a bounded read, cheaper on the loop than via a thread
+            try:
+                return deps.loop_reads.run(kpis.team_days_sync, days=days, team_id=team_id)
+            except OperationalError as exc:  # e.g. "database is locked" during crash recovery: take the slow road
+                log.warning("loop read failed (%s); reading through the async engine", type(exc).__name__)
+        return await kpis.team_days(session, days=days, team_id=team_id)
 
     days: TeamDays = await deps.scorecards.get_or_compute(("team-days", team_id, today), load)
     return days

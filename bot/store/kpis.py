@@ -6,14 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select, text
+from sqlalchemy import ColumnElement, Connection, Float, Select, case, cast, func, null, select, text, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
-from bot.domain.kpi import DaySums, Sums, TeamDays
+from bot.domain.kpi import DaySums
 from bot.domain.periods import DateRange
-from bot.store.tables import KpiDay, KpiSample, Metric, utcnow
+from bot.domain.team_days import TeamDays
+from bot.store.tables import KpiDay, KpiSample, Metric, UTCDateTime, utcnow
 
 # Rows per statement (PostgreSQL: column arrays) or executemany batch (SQLite: multi-row INSERTs).
 CHUNK = 5000
@@ -181,6 +182,31 @@ async def day_sums(
 
 async def team_days(session: AsyncSession, *, days: DateRange, team_id: int) -> TeamDays:
     """A team's daily sums over ``days`` (one indexed range read of ``kpi_day``), for any period inside it."""
+    return TeamDays.of(days, (await session.execute(_team_days_query(days, team_id, ends=True))).all())
+
+
+def team_days_sync(conn: Connection, *, days: DateRange, team_id: int) -> TeamDays:
+    """``team_days`` on a synchronous connection (SQLite on the loop thread: bot/store/loop_reads.py). On SQLite
+    a second small grouped read of each day's end is cheaper than the window function ``team_days`` uses."""
+    in_window = _in_window(days, team_id)
+    ends = select(col(KpiDay.day), func.max(col(KpiDay.last_end))).where(*in_window).group_by(col(KpiDay.day))
+    rows = conn.execute(_team_days_query(days, team_id, ends=False)).all()
+    return TeamDays.of(days, rows, conn.execute(ends).all())
+
+
+def _in_window(days: DateRange, team_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (col(KpiDay.team_id) == team_id, col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end)
+
+
+def _team_days_query(
+    days: DateRange, team_id: int, *, ends: bool
+) -> Select[str, date, bool, float, float, int, float, datetime | None]:
+    """The sums per (metric, day, level). With ``ends``, each day's newest figure's end rides on one row of that
+    day only (the others carry NULL), so the other rows' timestamps are neither sent nor converted."""
+    day_end: Any = null()
+    if ends:
+        newest_first = func.row_number().over(partition_by=col(KpiDay.day), order_by=col(KpiDay.last_end).desc())
+        day_end = case((newest_first == 1, col(KpiDay.last_end)), else_=None)
     query = select(
         col(Metric.key),
         col(KpiDay.day),
@@ -189,14 +215,9 @@ async def team_days(session: AsyncSession, *, days: DateRange, team_id: int) -> 
         col(KpiDay.denominator),
         col(KpiDay.samples),
         col(KpiDay.ratio_sum),
-        col(KpiDay.last_end),
+        type_coerce(day_end, UTCDateTime()),
     ).join(Metric, col(Metric.id) == KpiDay.metric_id)
-    query = query.where(col(KpiDay.team_id) == team_id, col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end)
-    out = TeamDays({}, {}, {})
-    for key, day, team_level, n, d, c, r, last_end in (await session.execute(query)).all():
-        (out.team if team_level else out.agent)[(key, day)] = Sums(float(n), float(d), int(c), float(r or 0))
-        out.last_end[day] = max(last_end, out.last_end.get(day, last_end))
-    return out
+    return query.where(*_in_window(days, team_id))
 
 
 async def day_sums_by_team(session: AsyncSession, *, days: DateRange) -> dict[int, list[DaySums]]:

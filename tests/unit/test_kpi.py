@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,6 @@ from bot.domain.kpi import (
     MetricLine,
     Scorecard,
     Sums,
-    TeamDays,
     build_lines,
     index_days,
     sparkline,
@@ -242,21 +241,3 @@ def test_staleness_note(up_to: datetime | None, expected: str | None) -> None:
 def test_staleness_note_under_an_hour_shows_minutes_only() -> None:
     note = staleness_note(NOW - timedelta(minutes=45), NOW, timedelta(minutes=30))
     assert note == STALE.format("45 min")
-
-
-def test_team_days_cut_keeps_the_window_and_prefers_agent_figures_per_metric() -> None:
-    d16 = D17 - timedelta(days=1)
-    end = {d: datetime(d.year, d.month, d.day, 12, tzinfo=UTC) for d in (d16, D17, D18)}
-    days = TeamDays(
-        agent={("csat", D17): Sums(9, 10, 2), ("csat", d16): Sums(1, 2, 1)},
-        team={("csat", D18): Sums(50, 100, 1), ("qa", D18): Sums(3, 4, 1), ("qa", d16): Sums(1, 1, 1)},
-        last_end=end,
-    )
-    index, latest = days.cut(DateRange(D17, D18), current=TODAY)
-    # csat has agent figures in the window, so its team-level figure would count the same work twice
-    assert index == {("csat", D17): Sums(9, 10, 2), ("qa", D18): Sums(3, 4, 1)}
-    assert latest == end[D18]
-    index, latest = days.cut(DateRange(d16, d16), current=DateRange(d16, d16))
-    assert index == {("csat", d16): Sums(1, 2, 1), ("qa", d16): Sums(1, 1, 1)}
-    assert latest == end[d16]
-    assert days.cut(DateRange(D18 + timedelta(days=1), D18 + timedelta(days=2)), current=TODAY) == ({}, end[D18])
