@@ -12,6 +12,7 @@ three ways, ``--repeat`` times each, interleaved (best and median reported):
   ``executemany`` of a plain INSERT on SQLite. No validation, no upsert: the fastest the table takes rows.
 
 Also timed: the API sending the same batches again (every row exists: all updates, the idempotent path).
+The process runs with the garbage-collector tuning ``rhythm run`` and ``rhythm import`` apply (bot/runtime.py).
 
     .venv/bin/python bench/ingest.py                         # both databases, 100,000 samples
     .venv/bin/python bench/ingest.py --db postgres --profile # plus a cProfile of one API and one CSV run
@@ -62,6 +63,7 @@ from bot.domain.metrics import DEFAULT_METRICS, Aggregation
 from bot.domain.org import OrgSpec
 from bot.ingest.kpis import REQUIRED_COLUMNS, import_kpis, load_lookups, validate
 from bot.ingest.records import Record, read_records
+from bot.runtime import tune_gc
 from bot.store import apikeys, audit
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
@@ -267,6 +269,7 @@ async def bench_db(name: str, url: str, a: argparse.Namespace) -> dict[str, list
     )
     results: dict[str, list[float]] = {label: [] for label in LABELS}
     app = create_asgi_app(w.deps.settings, deps=w.deps)
+    tune_gc()  # as `rhythm run` and `rhythm import` do (bot/runtime.py); every path, the floor included, runs so
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
 

@@ -25,6 +25,7 @@ from bot.ingest import adherence as adherence_import
 from bot.ingest import kpis as kpi_import
 from bot.ingest import roster as roster_import
 from bot.ingest.records import ImportFileError, RowError, read_records
+from bot.runtime import tune_gc
 from bot.store import audit
 from bot.store import org as org_store
 from bot.store.migrate import upgrade
@@ -301,4 +302,7 @@ def demo(
 
 
 def main() -> None:
+    # Imports made, nothing read yet: keep the collector off the modules, and off the hundreds of thousands of
+    # live objects a large import holds (bot/runtime.py). `rhythm run` tunes again once its app is built.
+    tune_gc()
     app()
