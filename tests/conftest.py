@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,8 +97,11 @@ def settings(fake_slack: FakeSlack, db_url: str) -> Settings:
 
 
 @pytest.fixture
-def deps(settings: Settings, engine: AsyncEngine, clock: FixedClock) -> Deps:
-    return build_deps(settings, clock=clock, engine=engine)
+def deps(settings: Settings, engine: AsyncEngine, clock: FixedClock) -> Iterator[Deps]:
+    built = build_deps(settings, clock=clock, engine=engine)
+    yield built
+    if built.loop_reads is not None:  # the engine fixture disposes the engine
+        built.loop_reads.dispose()
 
 
 @pytest.fixture

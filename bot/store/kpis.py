@@ -18,7 +18,7 @@ from bot.domain.periods import DateRange
 from bot.domain.team_days import TeamDays
 from bot.store.tables import KpiDay, KpiSample, Metric, utcnow
 
-# Rows per statement (PostgreSQL: column arrays) or executemany batch (SQLite: multi-row INSERTs).
+# Rows per COPY (PostgreSQL) or executemany batch (SQLite), and per kpi_day refresh.
 CHUNK = 5000
 _KEY = ["metric_id", "subject", "period_start", "period_end", "source"]
 _UPDATED = ("numerator", "denominator", "member_id", "team_id", "day", "ingested_at")
@@ -195,7 +195,7 @@ async def day_sums(
 
 
 async def team_days(session: AsyncSession, *, days: DateRange, team_id: int) -> TeamDays:
-    """A team's daily sums over ``days`` (one indexed range read of ``kpi_day``), for any period inside it."""
+    """A team's daily sums over ``days`` (indexed range reads of ``kpi_day``), for any period inside it."""
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         return await _pg_team_days(conn, days, team_id)
