@@ -38,7 +38,7 @@ class BreachView:
     minutes: int  # the whole out-of-adherence stretch so far (or in total, once ended)
     scheduled: str | None
     actual: str | None
-    status: str  # open | resolved | acknowledged | excused
+    status: str  # open | resolved | acknowledged | excused | withdrawn
     ended: bool
     acted_by: str | None = None
     reason: str | None = None
@@ -49,6 +49,9 @@ def _headline(v: BreachView, *, named: bool) -> str:
     who = f"*{v.agent_name}*" if named else "An agent"
     label = KIND_LABELS.get(v.kind, v.kind.replace("_", " ").capitalize())
     doing = f"scheduled *{v.scheduled or '—'}*, is *{v.actual or 'offline'}*"
+    if v.status == "withdrawn":
+        why = "the schedule or the agent's states changed"
+        return f"↩️ {who} — {label} from {v.started:%H:%M}: withdrawn, no longer a breach ({why})"
     if v.ended:
         icon = "✅" if v.status != "excused" else "🟦"
         return f"{icon} {who} — {label}: back in adherence after {v.minutes} min ({doing} from {v.started:%H:%M})"
@@ -97,11 +100,11 @@ def render_breach(v: BreachView, *, named: bool = True, actions: bool = True) ->
         extras.append("⬆️ Escalated to the operations manager")
     if extras:
         blocks.append(context(*extras))
-    if actions and named:
+    if actions and named and v.status != "withdrawn":
         blocks.append(_buttons(v))
     label = KIND_LABELS.get(v.kind, v.kind)
     who = v.agent_name if named else "An agent"
-    state = "resolved" if v.ended else "open"
+    state = "withdrawn" if v.status == "withdrawn" else "resolved" if v.ended else "open"
     return message(f"{who}: {label} ({v.minutes} min, {state})", blocks)
 
 

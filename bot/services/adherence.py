@@ -25,6 +25,8 @@ from bot.store.tables import Breach, Member, Team
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(hours=16)  # long enough for any shift in progress, short enough to stay cheap
+WITHDRAWN = "withdrawn"
+WITHDRAWABLE = ("open", "acknowledged")
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ScanResult:
     opened: int = 0
     updated: int = 0
     resolved: int = 0
+    withdrawn: int = 0  # open alerts the engine no longer finds (a re-published schedule, late states)
     escalated: int = 0
     batched: int = 0
     skipped: int = 0  # agents not evaluated again: nothing changed for them since the last scan
@@ -170,6 +173,11 @@ async def _scan_team(
     """``mine``: the team's rows in ``scan.known``."""
     session, known, result, now = scan.session, scan.known, scan.result, scan.now
     fresh: list[Breach] = []
+    # Open alerts whose whole stretch lies in the window: the engine reports them again while they still stand.
+    standing: dict[int, list[Breach]] = defaultdict(list)
+    for b in mine:
+        if b.ended_at is None and b.status in WITHDRAWABLE and b.started_at >= scan.start:
+            standing[b.member_id].append(b)
     for agent in agents:
         if _unchanged(scan, agent, policy.rules):
             result.skipped += 1
@@ -187,6 +195,11 @@ async def _scan_team(
             scan.seen[agent.member_id] = _Seen(
                 agent.segments, len(agent.events), agent.excused, policy.rules, found.steady_until
             )
+        reported = {(c.kind.value, c.started) for c in found.breaches}
+        for alert in standing.get(agent.member_id, ()):
+            if (alert.kind, alert.started_at) not in reported:
+                await _withdraw(session, alert, scan.names, team, now)
+                result.withdrawn += 1
         for c in found.breaches:
             row = known.get((agent.member_id, c.kind.value, c.started))
             if row is None:
@@ -217,6 +230,14 @@ def _new_row(agent: AgentDay, team: Team, c: BreachCandidate) -> Breach:
         actual_state=c.latest_state,
         status="open" if c.ended is None else "resolved",
     )
+
+
+async def _withdraw(session: AsyncSession, row: Breach, names: dict[int, str], team: Team, now: datetime) -> None:
+    """The stretch is no longer a breach — the schedule was re-published or late states changed it — so its alert
+    stands down: closed, left out of open counts and escalation, and its message says so in place. An excused
+    alert is left as it is: its excusal is what the engine reads."""
+    row.status, row.ended_at = WITHDRAWN, now
+    await queue_update(session, row, view_of(row, names, team, now), team, now)
 
 
 async def _refresh(

@@ -64,6 +64,8 @@ async def act(
         actor, breach, team = await _load(session, user_id, breach_id)
         name = await _agent_name(session, breach)
         label = KIND_LABELS.get(breach.kind, breach.kind)
+        if breach.status == "withdrawn" and action != "coach":
+            return f"That alert was withdrawn ({name}, {label} is no longer a breach); nothing changed."
         if action == "acknowledge":
             # A conditional UPDATE, not read-then-write: two clicks racing must acknowledge once.
             won = await session.execute(

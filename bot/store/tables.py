@@ -225,7 +225,8 @@ class ScheduleSegment(SQLModel, table=True):
     """A piece of an agent's published schedule (WFM): what they should be doing between start and end."""
 
     __tablename__ = "schedule_segment"
-    __table_args__ = (Index("ix_schedule_segment_member_start", "member_id", "start"),)
+    # AUTOINCREMENT: SQLite must not reuse a deleted id, or the scan's segment cache misses a re-publish (0009).
+    __table_args__ = (Index("ix_schedule_segment_member_start", "member_id", "start"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id")

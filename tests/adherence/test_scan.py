@@ -147,6 +147,41 @@ async def test_the_minute_update_keeps_who_acknowledged(org: Deps, clock: FixedC
     assert "*8 min*" in str(messages[-1].payload) and "Acknowledged by Lindiwe Lead" in str(messages[-1].payload)
 
 
+async def test_a_republished_schedule_withdraws_an_alert_that_no_longer_stands(org: Deps, clock: FixedClock) -> None:
+    """WFM moves the lunch to 12:15-13:00 after the overrun alert went out: the alert stands down in place,
+    leaves the open counts, and its buttons go; an excuse clicked on the old message changes nothing."""
+    await _seed(org, [("2026-11-18T07:58", "available"), ("2026-11-18T12:00", "lunch")])
+    clock.set(datetime(2026, 11, 18, 12, 36, tzinfo=SAST))
+    await scan_adherence(org)
+    (breach,), _ = await _rows(org)
+    assert breach.id is not None
+    await act(org, user_id=ALPHA_LEAD, breach_id=breach.id, action="acknowledge")  # acknowledged alerts too
+    async with org.sessions() as session:
+        republished = [
+            (2, {"agent": "thandi@example.com", "start": "2026-11-18T12:00", "end": "2026-11-18T13:00"}),
+            (3, {"agent": "thandi@example.com", "start": "2026-11-18T13:00", "end": "2026-11-18T17:00"}),
+        ]
+        activities = ("lunch", "open")
+        rows = [(line, r | {"activity": a}) for (line, r), a in zip(republished, activities, strict=True)]
+        assert (await import_schedule(session, rows))[1] == []
+        await session.commit()
+    clock.set(datetime(2026, 11, 18, 12, 38, tzinfo=SAST))
+    result = await scan_adherence(org)
+    assert (result.withdrawn, result.opened, result.teams) == (1, 0, {breach.team_id: 0})
+    (breach,), messages = await _rows(org)
+    assert breach.status == "withdrawn" and breach.ended_at == clock.now()
+    update = messages[-1]
+    assert update.kind == "update" and update.update_of == f"breach:{breach.id}"
+    assert "withdrawn, no longer a breach" in str(update.payload["blocks"])
+    assert "breach.ack" not in str(update.payload["blocks"]) and "withdrawn" in update.payload["text"]
+    assert (await scan_adherence(org)).withdrawn == 0  # once
+
+    reply = await act(org, user_id=ALPHA_LEAD, breach_id=breach.id, action="excuse", reason="schedule_error")
+    assert "withdrawn" in reply and "nothing changed" in reply
+    (after,), _ = await _rows(org)
+    assert (after.status, after.reason_code) == ("withdrawn", None)
+
+
 async def test_scans_asked_for_by_ingest_while_one_waits_are_that_one(org: Deps) -> None:
     await _seed(org, [("2026-11-18T07:58", "available")])
     async with org.scan_lock:  # a scan is running

@@ -64,3 +64,41 @@ async def test_upgrading_a_database_with_data_keeps_it(tmp_path: Path) -> None:
         await engine.dispose()
         if PG_URL:
             await reset_postgres(PG_URL)
+
+
+async def test_schedule_segment_ids_are_not_reused_after_the_upgrade(tmp_path: Path) -> None:
+    """0009: a re-publish deletes the day's last segments and inserts new ones; their ids must be new ones, or the
+    scan's segment cache (count and highest id) cannot tell the schedule changed. Rows survive the upgrade."""
+    from sqlalchemy import text
+
+    url = PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'segments.db'}"
+    if PG_URL:
+        await reset_postgres(PG_URL)
+    engine = make_engine(url)
+    insert = (
+        'INSERT INTO schedule_segment (member_id, start, "end", activity, source)'
+        " VALUES (1, '2026-11-18 06:00:00', '2026-11-18 10:00:00', :activity, 'import')"
+    )
+    try:
+        await upgrade(engine, "0008")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO member (id, email, name, role, active, created_at, updated_at)"
+                    " VALUES (1, 'a@example.com', 'A', 'agent', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            for activity in ("open", "lunch"):
+                await conn.execute(text(insert), {"activity": activity})
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            kept = (await conn.execute(text("SELECT id, activity FROM schedule_segment ORDER BY id"))).all()
+            assert [a for _, a in kept] == ["open", "lunch"]
+            await conn.execute(text("DELETE FROM schedule_segment WHERE id = :id"), {"id": kept[-1][0]})
+            await conn.execute(text(insert), {"activity": "lunch"})
+            newest = (await conn.execute(text("SELECT max(id) FROM schedule_segment"))).scalar_one()
+        assert newest > kept[-1][0]
+    finally:
+        await engine.dispose()
+        if PG_URL:
+            await reset_postgres(PG_URL)
