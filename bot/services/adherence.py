@@ -116,8 +116,8 @@ async def _scan(deps: Deps, team_ids: list[int] | None) -> ScanResult:
             seen, changed = _seen.setdefault(deps.engine, {}), cache.events.changed
         else:
             days = await load_agent_days(session, start=start, end=end, team_ids=team_ids, ahead=LOOKBACK)
-        if not days:
-            return result
+        if not days and not await _any_standing(session, start, team_ids):
+            return result  # nobody scheduled near now, no alert to stand down: nothing to do
         teams = {t.id: t for t in (await session.execute(select(Team))).scalars()}
         names = {i: n for i, n in (await session.execute(select(col(Member.id), col(Member.name)))).all() if i}
         # A stretch that ended before the window cannot come up again (the engine reports only stretches that
@@ -134,8 +134,12 @@ async def _scan(deps: Deps, team_ids: list[int] | None) -> ScanResult:
             known[b.member_id, b.kind, b.started_at] = b
             by_team[b.team_id].append(b)
         scan = _Pass(session, known, names, now, start, result, seen, changed)
+        team_agents = group_by_team(days)
+        for team_id, alerts in by_team.items():  # a team whose every alerted agent has left the schedule
+            if (team_ids is None or team_id in team_ids) and any(b.ended_at is None for b in alerts):
+                team_agents.setdefault(team_id, [])
         try:
-            for team_id, agents in group_by_team(days).items():
+            for team_id, agents in team_agents.items():
                 team = teams[team_id]
                 try:
                     policy = team_policy(team.adherence)
@@ -151,6 +155,15 @@ async def _scan(deps: Deps, team_ids: list[int] | None) -> ScanResult:
             raise
     deps.outbox_ready.send()
     return result
+
+
+async def _any_standing(session: AsyncSession, start: datetime, team_ids: list[int] | None) -> bool:
+    query = select(col(Breach.id)).where(
+        col(Breach.ended_at).is_(None), col(Breach.status).in_(WITHDRAWABLE), col(Breach.started_at) >= start
+    )
+    if team_ids is not None:
+        query = query.where(col(Breach.team_id).in_(team_ids))
+    return (await session.execute(query.limit(1))).first() is not None
 
 
 def _unchanged(scan: _Pass, agent: AgentDay, rules: Rules) -> bool:
@@ -211,6 +224,12 @@ async def _scan_team(
                 continue
             if await _refresh(session, row, c, scan.names, team, now, result):
                 result.updated += 1
+    scheduled = {agent.member_id for agent in agents}
+    for member_id, alerts in standing.items():  # taken off the schedule altogether (a day off re-published)
+        if member_id not in scheduled:
+            for alert in alerts:
+                await _withdraw(session, alert, scan.names, team, now)
+                result.withdrawn += 1
     if fresh:  # their ids name their messages; other changes are flushed with the commit
         await session.flush()
     posted, batched = await announce(session, team, fresh, policy, scan.names, now)

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import col
 
 from bot.clock import FixedClock
@@ -180,6 +180,23 @@ async def test_a_republished_schedule_withdraws_an_alert_that_no_longer_stands(o
     assert "withdrawn" in reply and "nothing changed" in reply
     (after,), _ = await _rows(org)
     assert (after.status, after.reason_code) == ("withdrawn", None)
+
+
+async def test_an_agent_taken_off_the_schedule_has_their_alert_withdrawn(org: Deps, clock: FixedClock) -> None:
+    """The WFM deletes the agent's shift (sent home sick, say): nobody on the team is scheduled any more, and the
+    open alert stands down rather than waiting forever for a stretch the scan no longer looks at."""
+    from bot.store.tables import ScheduleSegment
+
+    await _seed(org, [("2026-11-18T07:58", "available"), ("2026-11-18T12:00", "lunch")])
+    clock.set(datetime(2026, 11, 18, 12, 36, tzinfo=SAST))
+    assert (await scan_adherence(org)).opened == 1
+    async with org.sessions() as session:
+        await session.execute(delete(ScheduleSegment))
+        await session.commit()
+    clock.set(datetime(2026, 11, 18, 12, 37, tzinfo=SAST))
+    assert (await scan_adherence(org)).withdrawn == 1
+    (breach,), _ = await _rows(org)
+    assert breach.status == "withdrawn"
 
 
 async def test_scans_asked_for_by_ingest_while_one_waits_are_that_one(org: Deps) -> None:
