@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.services.cache import TtlCache
 from bot.store.db import make_engine, make_session_factory
 from bot.store.loop_reads import LoopReader, loop_reader_for
+from bot.store.thread_reads import ThreadReader, thread_reader_for
 
 
 class Signal:
@@ -47,13 +48,17 @@ class Deps:
     scorecards: TtlCache[Any] = field(default_factory=TtlCache)
     # Teams, metric catalogue, targets and team sizes, which change only with `rhythm org apply` or a roster import.
     org_facts: TtlCache[Any] = field(default_factory=TtlCache)
-    # SQLite file only: bounded hot reads (a team's KPI days) on the loop's thread; see bot/store/loop_reads.py.
+    # Bounded hot reads (a team's KPI days) off the async engine: on SQLite on the loop's own thread
+    # (bot/store/loop_reads.py), on PostgreSQL on a few reader threads (bot/store/thread_reads.py).
     loop_reads: LoopReader | None = None
+    thread_reads: ThreadReader | None = None
 
     async def close(self) -> None:
-        """Release the database connections (the engine and the loop reader)."""
+        """Release the database connections (the engine and the readers)."""
         if self.loop_reads is not None:
             self.loop_reads.dispose()
+        if self.thread_reads is not None:
+            self.thread_reads.dispose()
         await self.engine.dispose()
 
 
@@ -65,6 +70,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
         sessions=make_session_factory(engine),
         clock=clock or SystemClock(),
         loop_reads=loop_reader_for(engine),
+        thread_reads=thread_reader_for(engine),
     )
 
 

@@ -102,6 +102,8 @@ def deps(settings: Settings, engine: AsyncEngine, clock: FixedClock) -> Iterator
     yield built
     if built.loop_reads is not None:  # the engine fixture disposes the engine
         built.loop_reads.dispose()
+    if built.thread_reads is not None:
+        built.thread_reads.dispose()
 
 
 @pytest.fixture

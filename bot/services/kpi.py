@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,11 +133,13 @@ def _every_window(today: date) -> DateRange:
 async def _team_days(deps: Deps, session: AsyncSession, team_id: int, today: date) -> TeamDays:
     async def load() -> TeamDays:
         days = _every_window(today)
-        if deps.loop_reads is not None:  # SQLite: a bounded read, cheaper on the loop than via a thread
-            try:
+        try:
+            if deps.loop_reads is not None:  # SQLite: a bounded read, cheaper on the loop than via a thread
                 return deps.loop_reads.run(kpis.team_days_sync, days=days, team_id=team_id)
-            except OperationalError as exc:  # e.g. "database is locked" during crash recovery: take the slow road
-                log.warning("loop read failed (%s); reading through the async engine", type(exc).__name__)
+            if deps.thread_reads is not None:  # PostgreSQL: one hop to a reader thread's open connection
+                return await deps.thread_reads.run(kpis.team_days_pg, days=days, team_id=team_id)
+        except (OperationalError, psycopg.Error) as exc:  # a locked SQLite, a PostgreSQL restart: the slow road
+            log.warning("hot read failed (%s); reading through the async engine", type(exc).__name__)
         return await kpis.team_days(session, days=days, team_id=team_id)
 
     days: TeamDays = await deps.scorecards.get_or_compute(("team-days", team_id, today), load)

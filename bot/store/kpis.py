@@ -245,7 +245,17 @@ async def _pg_team_days(conn: AsyncConnection, days: DateRange, team_id: int) ->
     assert raw is not None
     async with raw.cursor(binary=True) as cur:
         await cur.execute(_PG_TEAM_DAYS, (team_id, days.start, days.end))
-        out = TeamDays.of(days, await cur.fetchall())
+        return _in_utc(TeamDays.of(days, await cur.fetchall()))
+
+
+def team_days_pg(conn: psycopg.Connection[Any], *, days: DateRange, team_id: int) -> TeamDays:
+    """``team_days`` on a synchronous psycopg connection (a reader thread: bot/store/thread_reads.py)."""
+    with conn.cursor(binary=True) as cur:
+        cur.execute(_PG_TEAM_DAYS, (team_id, days.start, days.end))
+        return _in_utc(TeamDays.of(days, cur.fetchall()))
+
+
+def _in_utc(out: TeamDays) -> TeamDays:
     out.last_end[:] = [None if end is None else end.astimezone(UTC) for end in out.last_end]  # the session's zone
     return out
 

@@ -228,6 +228,8 @@ async def test_every_read_of_a_teams_days_agrees(org: Deps) -> None:
     assert read == via_core
     if org.loop_reads is not None:
         assert org.loop_reads.run(kpis.team_days_sync, days=window, team_id=team.id) == read
+    if org.thread_reads is not None:
+        assert await org.thread_reads.run(kpis.team_days_pg, days=window, team_id=team.id) == read
     newest = read.last_end[(date(2026, 11, 18) - window.start).days]
     assert newest == datetime(2026, 11, 18, 9, 30, tzinfo=UTC)  # 11:30 in Johannesburg
     assert all(end is None or end.tzinfo is UTC for end in read.last_end)
