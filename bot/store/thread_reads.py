@@ -59,14 +59,18 @@ class ThreadReader:
 
     def _connection(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = psycopg.connect(
-                self._conninfo, autocommit=True, connect_timeout=5, application_name=APPLICATION_NAME, options=OPTIONS
-            )
-            self._local.conn = conn
-            with self._lock:
-                self._opened.append(conn)
-        return conn
+        if conn is not None and not (conn.closed or conn.broken):
+            return conn
+        fresh = psycopg.connect(
+            self._conninfo, autocommit=True, connect_timeout=5, application_name=APPLICATION_NAME, options=OPTIONS
+        )
+        self._local.conn = fresh
+        with self._lock:
+            if conn is not None:  # the one it replaces
+                conn.close()
+                self._opened.remove(conn)
+            self._opened.append(fresh)
+        return fresh
 
     def dispose(self) -> None:
         """Wait for reads in flight, then close every connection the threads opened."""
