@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -11,7 +13,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.tables import ONLY_ON
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def include_object(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for ``dialect``: leave out what the models mark as another dialect's only
+    (``Index.info["only_on"]``), which that dialect's migrations never create."""
+
+    def include(obj: Any, _name: str | None, _type: str, _reflected: bool, _compare_to: Any) -> bool:
+        only_on: str = getattr(obj, "info", {}).get(ONLY_ON, dialect)
+        return only_on == dialect
+
+    return include
 
 
 def alembic_config(url: str) -> Config:

@@ -34,6 +34,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+ONLY_ON = "only_on"  # Index.info key: the dialect an index exists on (bot/store/migrate.py include_object)
+KPI_DAY_READ = ("metric_id", "team_level", "numerator", "denominator", "samples", "ratio_sum", "last_end")
+
+
 class _HasId(Protocol):
     id: int | None
 
@@ -290,9 +294,23 @@ class KpiDay(SQLModel, table=True):
     Rebuilt for the (team, day)s an import touches, in the import's transaction, so a 30-day team scorecard reads
     a few hundred rows instead of every agent's samples. Agent- and team-level samples are kept apart
     (``team_level``) because a scorecard uses team-level figures only where no agent figure exists.
+
+    Stored for that read, a team's range of days (migration 0010): imports arrive a day at a time, so a team's
+    rows would otherwise sit on a page per day. On SQLite the table is its primary key's B-tree (WITHOUT ROWID);
+    on PostgreSQL a covering index serves the read from the index alone.
     """
 
     __tablename__ = "kpi_day"
+    __table_args__ = (
+        Index(
+            "ix_kpi_day_team_days",
+            "team_id",
+            "day",
+            postgresql_include=list(KPI_DAY_READ),
+            info={ONLY_ON: "postgresql"},
+        ).ddl_if(dialect="postgresql"),
+        {"sqlite_with_rowid": False},
+    )
 
     team_id: int = Field(foreign_key="team.id", primary_key=True)
     day: date = Field(primary_key=True)

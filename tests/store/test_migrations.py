@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from bot.store.db import make_engine
-from bot.store.migrate import current_revision, head_revision, upgrade
+from bot.store.migrate import current_revision, head_revision, include_object, upgrade
 from tests.conftest import PG_URL, reset_postgres
 
 
@@ -39,7 +39,8 @@ async def test_upgrade_creates_the_models_schema_and_is_repeatable(empty_engine:
     assert await current_revision(engine) == head_revision()
 
     def diff(conn: Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
+        context = MigrationContext.configure(conn, opts={"include_object": include_object(conn.dialect.name)})
+        return list(compare_metadata(context, SQLModel.metadata))
 
     async with engine.connect() as conn:
         assert await conn.run_sync(diff) == []
@@ -92,3 +93,41 @@ async def test_schedule_segment_ids_are_not_reused_after_the_upgrade(empty_engin
         await conn.execute(text(insert), {"activity": "lunch"})
         newest = (await conn.execute(text("SELECT max(id) FROM schedule_segment"))).scalar_one()
     assert newest > kept[-1][0]
+
+
+async def test_kpi_day_is_stored_for_a_teams_range_read_after_the_upgrade(empty_engine: AsyncEngine) -> None:
+    """0010: on SQLite kpi_day becomes its primary key's B-tree (WITHOUT ROWID), on PostgreSQL it gains a covering
+    index for a team's days; its rows survive."""
+    engine = empty_engine
+    await upgrade(engine, "0009")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO team (id, key, name, timezone, working_days, holidays, snapshot_times, privacy_mode,"
+                " adherence, huddle, coaching, created_at, updated_at) VALUES (1, 'alpha', 'Alpha',"
+                " 'Africa/Johannesburg', 'mon', '[]', '[]', 'names', '{}', '{}', '{}', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO metric (id, key, label, unit, higher_is_better, aggregation, scale, position)"
+                " VALUES (1, 'csat', 'CSAT', 'percent', true, 'ratio', 100, 1)"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO kpi_day (team_id, day, metric_id, team_level, numerator, denominator, samples,"
+                " ratio_sum, last_end) VALUES (1, '2026-11-18', 1, false, 9, 10, 2, 1.8, '2026-11-18 09:00:00')"
+            )
+        )
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT team_id, numerator, samples FROM kpi_day"))).all()
+        if conn.dialect.name == "sqlite":
+            ddl = "SELECT sql FROM sqlite_master WHERE name = 'kpi_day'"
+            assert (await conn.execute(text(ddl))).scalar_one().rstrip().endswith("WITHOUT ROWID")
+        else:
+            index = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_kpi_day_team_days'"
+            assert "(team_id, day) INCLUDE (metric_id" in (await conn.execute(text(index))).scalar_one()
+    assert [tuple(r) for r in kept] == [(1, 9.0, 2)]

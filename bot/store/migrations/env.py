@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from bot.store import coaching_tables, huddle_tables, notice_tables, tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.store.db import make_engine
+from bot.store.migrate import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
