@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     campaign_report_time: str = Field(default="17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     misfire_grace_seconds: int = Field(default=900, ge=0)  # a slot missed by longer is logged, not posted late
     stale_after_minutes: int = Field(default=180, ge=1)  # KPI data older than this is flagged as stale
+    # /kpi reads a team's figures synchronously on the event loop (bot/store/hot_reads.py); off: via the async engine
+    hot_reads: bool = True
 
     # Ingest API.
     api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

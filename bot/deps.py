@@ -14,8 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.services.cache import TtlCache
 from bot.store.db import make_engine, make_session_factory
-from bot.store.loop_reads import LoopReader, loop_reader_for
-from bot.store.thread_reads import ThreadReader, thread_reader_for
+from bot.store.hot_reads import LoopReader, loop_reader_for
 
 
 class Signal:
@@ -48,17 +47,13 @@ class Deps:
     scorecards: TtlCache[Any] = field(default_factory=TtlCache)
     # Teams, metric catalogue, targets and team sizes, which change only with `rhythm org apply` or a roster import.
     org_facts: TtlCache[Any] = field(default_factory=TtlCache)
-    # Bounded hot reads (a team's KPI days) off the async engine: on SQLite on the loop's own thread
-    # (bot/store/loop_reads.py), on PostgreSQL on a few reader threads (bot/store/thread_reads.py).
-    loop_reads: LoopReader | None = None
-    thread_reads: ThreadReader | None = None
+    # Bounded hot reads (a team's KPI days) on the loop's own thread, off the async engine (bot/store/hot_reads.py).
+    hot_reads: LoopReader[Any] | None = None
 
     async def close(self) -> None:
-        """Release the database connections (the engine and the readers)."""
-        if self.loop_reads is not None:
-            self.loop_reads.dispose()
-        if self.thread_reads is not None:
-            self.thread_reads.dispose()
+        """Release the database connections (the engine and the hot reader's)."""
+        if self.hot_reads is not None:
+            self.hot_reads.dispose()
         await self.engine.dispose()
 
 
@@ -69,8 +64,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, engine: AsyncE
         engine=engine,
         sessions=make_session_factory(engine),
         clock=clock or SystemClock(),
-        loop_reads=loop_reader_for(engine),
-        thread_reads=thread_reader_for(engine),
+        hot_reads=loop_reader_for(engine) if settings.hot_reads else None,
     )
 
 

@@ -100,10 +100,8 @@ def settings(fake_slack: FakeSlack, db_url: str) -> Settings:
 def deps(settings: Settings, engine: AsyncEngine, clock: FixedClock) -> Iterator[Deps]:
     built = build_deps(settings, clock=clock, engine=engine)
     yield built
-    if built.loop_reads is not None:  # the engine fixture disposes the engine
-        built.loop_reads.dispose()
-    if built.thread_reads is not None:
-        built.thread_reads.dispose()
+    if built.hot_reads is not None:  # the engine fixture disposes the engine
+        built.hot_reads.dispose()
 
 
 @pytest.fixture

@@ -50,15 +50,20 @@ NO_SUMS = Sums()
 
 def value_of(sums: Sums, metric: MetricDef) -> float | None:
     """The displayed value of summed samples, or None when there is nothing to show."""
-    if sums.samples == 0:
+    return value_from(metric, sums.numerator, sums.denominator, sums.samples, sums.ratio_sum)
+
+
+def value_from(metric: MetricDef, numerator: float, denominator: float, samples: int, ratio_sum: float) -> float | None:
+    """``value_of`` from the four sums as plain numbers (TeamDays keeps them in columns)."""
+    if samples == 0:
         return None
     match metric.aggregation:
         case Aggregation.SUM:
-            return sums.numerator
+            return numerator
         case Aggregation.RATIO:
-            return None if sums.denominator == 0 else sums.numerator / sums.denominator * metric.scale
+            return None if denominator == 0 else numerator / denominator * metric.scale
         case Aggregation.MEAN:
-            return sums.ratio_sum / sums.samples * metric.scale
+            return ratio_sum / samples * metric.scale
     raise AssertionError(metric.aggregation)  # pragma: no cover
 
 
@@ -86,16 +91,15 @@ def _sum(index: Mapping[tuple[str, date], Sums], metric_key: str, dates: Iterabl
 
 
 def total(days: Iterable[Sums | None]) -> Sums:
-    """The sums of several days (None: a day without figures), added in the order given."""
-    numerator = denominator = ratio_sum = 0.0
-    samples = 0
-    for s in days:
-        if s is not None:
-            numerator += s.numerator
-            denominator += s.denominator
-            samples += s.samples
-            ratio_sum += s.ratio_sum
-    return Sums(numerator, denominator, samples, ratio_sum)
+    """The sums of several days (None: a day without figures), added in the order given with the built-in
+    ``sum``, as ``TeamDays`` adds its columns (where a day without figures adds zero), so the two agree."""
+    present = [s for s in days if s is not None]
+    return Sums(
+        sum([s.numerator for s in present], 0.0),
+        sum([s.denominator for s in present], 0.0),
+        sum([s.samples for s in present]),
+        sum([s.ratio_sum for s in present], 0.0),
+    )
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -104,16 +108,10 @@ def sparkline(values: Sequence[float | None]) -> str:
     if not present:
         return ""
     lo, hi = min(present), max(present)
-    span = hi - lo
-    out = []
-    for v in values:
-        if v is None:
-            out.append("·")
-        elif span == 0:
-            out.append(SPARK_CHARS[len(SPARK_CHARS) // 2])
-        else:
-            out.append(SPARK_CHARS[round((v - lo) / span * (len(SPARK_CHARS) - 1))])
-    return "".join(out)
+    span, top = hi - lo, len(SPARK_CHARS) - 1
+    if span == 0:
+        return "".join("·" if v is None else SPARK_CHARS[len(SPARK_CHARS) // 2] for v in values)
+    return "".join("·" if v is None else SPARK_CHARS[round((v - lo) / span * top)] for v in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +175,7 @@ def lines_from_index(
             m,
             _sum(index, m.key, current_days),
             _sum(index, m.key, previous_days),
-            [index.get((m.key, d), NO_SUMS) for d in spark_days],
+            [value_of(index.get((m.key, d), NO_SUMS), m) for d in spark_days],
             targets.get(m.key),
             partial_day=partial_day,
         )
@@ -196,9 +194,9 @@ def spark_days_of(current: DateRange) -> list[date]:
 
 
 def metric_line(
-    m: MetricDef, now: Sums, before: Sums, daily: Sequence[Sums], target: Target | None, *, partial_day: bool
+    m: MetricDef, now: Sums, before: Sums, daily: Sequence[float | None], target: Target | None, *, partial_day: bool
 ) -> MetricLine:
-    """One scorecard line from the period's sums, the previous period's and the sparkline's days."""
+    """One scorecard line from the period's sums, the previous period's and the sparkline's daily values."""
     value, prev = value_of(now, m), value_of(before, m)
     return MetricLine(
         metric=m,
@@ -208,7 +206,7 @@ def metric_line(
         delta=None
         if value is None or prev is None or (partial_day and m.aggregation is Aggregation.SUM)
         else value - prev,
-        spark=sparkline([value_of(s, m) for s in daily]),
+        spark=sparkline(daily),
         has_previous=prev is not None,
     )
 

@@ -7,8 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.blocks.kpi import render_scorecard, render_text
@@ -28,7 +26,8 @@ from bot.domain.models import MemberInfo, TeamInfo
 from bot.domain.periods import PERIOD_LABELS, DateRange, PeriodKind, period_range, previous_range
 from bot.domain.team_days import TeamDays
 from bot.services.org_cache import OrgSnapshot, actor_for, org_snapshot
-from bot.store import kpis, org
+from bot.store import kpis, org, team_day_reads
+from bot.store.hot_reads import HOT_READ_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +132,13 @@ def _every_window(today: date) -> DateRange:
 async def _team_days(deps: Deps, session: AsyncSession, team_id: int, today: date) -> TeamDays:
     async def load() -> TeamDays:
         days = _every_window(today)
-        try:
-            if deps.loop_reads is not None:  # SQLite: a bounded read, cheaper on the loop than via a thread
-                return deps.loop_reads.run(kpis.team_days_sync, days=days, team_id=team_id)
-            if deps.thread_reads is not None:  # PostgreSQL: one hop to a reader thread's open connection
-                return await deps.thread_reads.run(kpis.team_days_pg, days=days, team_id=team_id)
-        except (OperationalError, psycopg.Error) as exc:  # a locked SQLite, a PostgreSQL restart: the slow road
-            log.warning("hot read failed (%s); reading through the async engine", type(exc).__name__)
-        return await kpis.team_days(session, days=days, team_id=team_id)
+        if (reader := deps.hot_reads) is not None:  # a bounded read, on the loop's thread
+            read = team_day_reads.team_days_pg if reader.dialect == "postgresql" else team_day_reads.team_days_sqlite
+            try:
+                return await reader.run(read, days=days, team_id=team_id)
+            except HOT_READ_ERRORS as exc:  # a locked SQLite, PostgreSQL away: the async engine's slower road
+                log.warning("hot read failed (%s); reading through the async engine", type(exc).__name__)
+        return await team_day_reads.team_days(session, days=days, team_id=team_id)
 
     days: TeamDays = await deps.scorecards.get_or_compute(("team-days", team_id, today), load)
     return days

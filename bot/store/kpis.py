@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Float, Select, case, cast, func, null, select, text
+from sqlalchemy import Float, case, cast, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
 from bot.domain.kpi import DaySums
 from bot.domain.periods import DateRange
-from bot.domain.team_days import TeamDays
 from bot.store.tables import KpiDay, KpiSample, Metric, utcnow
 
 # Rows per COPY (PostgreSQL) or executemany batch (SQLite), and per kpi_day refresh.
@@ -192,72 +191,6 @@ async def day_sums(
         return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
     query = _sums_query(days).where(col(KpiSample.member_id) == member_id)
     return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
-
-
-async def team_days(session: AsyncSession, *, days: DateRange, team_id: int) -> TeamDays:
-    """A team's daily sums over ``days`` (indexed range reads of ``kpi_day``), for any period inside it."""
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        return await _pg_team_days(conn, days, team_id)
-    sums, ends = _team_days_queries(days, team_id)
-    return TeamDays.of(days, (await conn.execute(sums)).all(), (await conn.execute(ends)).all())
-
-
-def team_days_sync(conn: Connection, *, days: DateRange, team_id: int) -> TeamDays:
-    """``team_days`` on a synchronous connection (SQLite on the loop thread: bot/store/loop_reads.py)."""
-    sums, ends = _team_days_queries(days, team_id)
-    return TeamDays.of(days, conn.execute(sums).all(), conn.execute(ends).all())
-
-
-def _team_days_queries(
-    days: DateRange, team_id: int
-) -> tuple[Select[str, date, bool, float, float, int, float, None], Select[date, datetime]]:
-    """The sums per (metric, day, level), and each day's newest figure's end in a small grouped read of its own,
-    so the timestamps of the hundreds of sums rows are never converted."""
-    in_window = (col(KpiDay.team_id) == team_id, col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end)
-    sums = select(
-        col(Metric.key),
-        col(KpiDay.day),
-        col(KpiDay.team_level),
-        col(KpiDay.numerator),
-        col(KpiDay.denominator),
-        col(KpiDay.samples),
-        col(KpiDay.ratio_sum),
-        null(),
-    ).join(Metric, col(Metric.id) == KpiDay.metric_id)
-    ends = select(col(KpiDay.day), func.max(col(KpiDay.last_end))).where(*in_window).group_by(col(KpiDay.day))
-    return sums.where(*in_window), ends
-
-
-# Each day's newest figure's end rides on one row of that day (the others carry NULL): one round trip.
-_PG_TEAM_DAYS = (
-    "SELECT m.key, d.day, d.team_level, d.numerator, d.denominator, d.samples, d.ratio_sum, "
-    "CASE WHEN row_number() OVER (PARTITION BY d.day ORDER BY d.last_end DESC) = 1 THEN d.last_end END "
-    "FROM kpi_day d JOIN metric m ON m.id = d.metric_id WHERE d.team_id = %s AND d.day BETWEEN %s AND %s"
-)
-
-
-async def _pg_team_days(conn: AsyncConnection, days: DateRange, team_id: int) -> TeamDays:
-    """/kpi's read of a team not yet cached, straight through psycopg with binary results: the same query
-    through SQLAlchemy's execution and result layers cost 2.5x the CPU (3.2 ms against 1.3 ms for a team's 480
-    rows, bench/kpi_latency.py's data), and under a burst of cold teams that CPU is the queue everyone waits in."""
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    async with raw.cursor(binary=True) as cur:
-        await cur.execute(_PG_TEAM_DAYS, (team_id, days.start, days.end))
-        return _in_utc(TeamDays.of(days, await cur.fetchall()))
-
-
-def team_days_pg(conn: psycopg.Connection[Any], *, days: DateRange, team_id: int) -> TeamDays:
-    """``team_days`` on a synchronous psycopg connection (a reader thread: bot/store/thread_reads.py)."""
-    with conn.cursor(binary=True) as cur:
-        cur.execute(_PG_TEAM_DAYS, (team_id, days.start, days.end))
-        return _in_utc(TeamDays.of(days, cur.fetchall()))
-
-
-def _in_utc(out: TeamDays) -> TeamDays:
-    out.last_end[:] = [None if end is None else end.astimezone(UTC) for end in out.last_end]  # the session's zone
-    return out
 
 
 async def day_sums_by_team(session: AsyncSession, *, days: DateRange) -> dict[int, list[DaySums]]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.deps import Deps
 from bot.domain.periods import DateRange
-from bot.store import kpis
+from bot.store import kpis, team_day_reads
 from bot.store.org import team_by_key
 from bot.store.tables import KpiSample, UTCDateTime
 from tests.conftest import PG_URL
@@ -221,16 +221,15 @@ async def test_every_read_of_a_teams_days_agrees(org: Deps) -> None:
     async with org.sessions() as session:
         team = await team_by_key(session, "alpha")
         assert team is not None
-        read = await kpis.team_days(session, days=window, team_id=team.id)
+        read = await team_day_reads.team_days(session, days=window, team_id=team.id)
         conn = await session.connection()
-        sums, ends = kpis._team_days_queries(window, team.id)
+        sums, ends = team_day_reads._team_days_queries(window, team.id)
         via_core = TeamDays.of(window, (await conn.execute(sums)).all(), (await conn.execute(ends)).all())
     assert read == via_core
-    if org.loop_reads is not None:
-        assert org.loop_reads.run(kpis.team_days_sync, days=window, team_id=team.id) == read
-    if org.thread_reads is not None:
-        assert await org.thread_reads.run(kpis.team_days_pg, days=window, team_id=team.id) == read
+    assert org.hot_reads is not None
+    hot = team_day_reads.team_days_pg if org.hot_reads.dialect == "postgresql" else team_day_reads.team_days_sqlite
+    assert await org.hot_reads.run(hot, days=window, team_id=team.id) == read
     newest = read.last_end[(date(2026, 11, 18) - window.start).days]
     assert newest == datetime(2026, 11, 18, 9, 30, tzinfo=UTC)  # 11:30 in Johannesburg
     assert all(end is None or end.tzinfo is UTC for end in read.last_end)
-    assert read.agent["csat"][17] is not None and read.team["csat"][16] is not None
+    assert read.agent["csat"].samples[17] == 2 and read.team["csat"].samples[16] == 1
