@@ -118,6 +118,8 @@ class SqliteLoopReader(LoopReader[sqlite3.Connection]):
     @contextlib.contextmanager
     def _transaction(self, conn: sqlite3.Connection) -> Iterator[None]:
         """Several statements of one read see one snapshot."""
+        if conn.in_transaction:  # left open by a read whose ROLLBACK failed: start clean
+            conn.execute("ROLLBACK")
         conn.execute("BEGIN")
         try:
             yield

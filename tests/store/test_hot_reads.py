@@ -93,6 +93,16 @@ async def test_a_sqlite_hot_read_does_not_wait_for_a_writer(org: Deps) -> None:
         writer.close()
 
 
+@sqlite_only
+async def test_a_sqlite_read_left_in_a_transaction_does_not_wedge_the_reader(org: Deps) -> None:
+    reader = org.hot_reads
+    assert isinstance(reader, SqliteLoopReader)
+    team_id = await _alpha_id(org)
+    (await reader._connection()).execute("BEGIN")  # as if a read's ROLLBACK had failed
+    days = await reader.run(team_day_reads.team_days_sqlite, days=WINDOW, team_id=team_id)
+    assert days.first == WINDOW.start
+
+
 async def test_each_database_gets_its_reader_unless_turned_off(deps: Deps, settings: Settings) -> None:
     memory = make_engine("sqlite+aiosqlite://")
     try:
