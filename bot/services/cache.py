@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 
 class TtlCache(Generic[T]):
-    # max_entries: per team its days, a card per period asked and that card's blocks; 8,192 holds ~1,000 teams
+    # max_entries: per team its days and a card per period asked; 8,192 holds ~1,000 teams asking every period
     def __init__(self, ttl: float = 30.0, max_entries: int = 8192, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.max_entries, self._clock = ttl, max_entries, clock
         self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()

@@ -42,19 +42,8 @@ async def answer_kpi_command(deps: Deps, *, user_id: str, text: str) -> dict[str
         if actor is None:
             raise UserFacingError(UNKNOWN_USER)
         card = await _scorecard_for(deps, session, actor, query)
-    payload = await rendered(deps, card) if query.subject is KpiSubject.TEAM else render_scorecard(card)
+    payload = render_scorecard(card)
     return {**payload, "response_type": "in_channel" if query.post else "ephemeral"}
-
-
-async def rendered(deps: Deps, card: Scorecard) -> dict[str, Any]:
-    """``render_scorecard(card)`` once per cached team card: a busy floor asks for the same cards again and again,
-    and building the blocks was half the CPU of an answer from the cache. The payload is shared: never mutate it."""
-
-    async def render() -> tuple[Scorecard, dict[str, Any]]:
-        return card, render_scorecard(card)
-
-    held, payload = await deps.scorecards.get_or_compute(("rendered", id(card)), render)
-    return payload if held is card else render_scorecard(card)  # the id of a card since dropped, reused
 
 
 async def _scorecard_for(deps: Deps, session: AsyncSession, actor: Actor, query: KpiQuery) -> Scorecard:
