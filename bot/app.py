@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import handlers
 from bot.deps import Deps, inject_deps
+from bot.handlers.tenant import tenant_guard
 
 
 def create_web_client(deps: Deps, token: str) -> AsyncWebClient:
@@ -34,6 +35,7 @@ def create_bolt_app(deps: Deps, *, process_before_response: bool = False) -> Asy
         request_verification_enabled=secret is not None,  # Socket Mode is authenticated by the app token instead
         process_before_response=process_before_response,
     )
+    app.use(tenant_guard(deps.settings.slack_app_id))  # first: nothing runs for another workspace
     app.use(inject_deps(deps))
     handlers.register_all(app)
     return app

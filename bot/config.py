@@ -47,6 +47,8 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("SLACK_APP_TOKEN", "RHYTHM_SLACK_APP_TOKEN", "slack_app_token"),
     )
+    # The Slack app's id (api_app_id, "A…"): when set, requests for any other app are refused (bot/handlers/tenant.py).
+    slack_app_id: str | None = Field(default=None, pattern=r"^A[A-Z0-9]{2,}$")
     database_url: str = DEFAULT_DATABASE_URL
     slack_api_url: str = "https://slack.com/api/"
     default_timezone: str = "Africa/Johannesburg"
