@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli_adherence import adherence_app
 from bot.cli_apikey import apikey_app
 from bot.cli_notices import export_notices
 from bot.cli_privacy import NO_ENCRYPTION_KEY, crypto_app, erase_agent, export_agent
@@ -26,6 +28,7 @@ from bot.ingest import kpis as kpi_import
 from bot.ingest import roster as roster_import
 from bot.ingest.records import ImportFileError, RowError, read_records
 from bot.runtime import tune_gc
+from bot.services.adherence_kpis import compute_adherence_kpis
 from bot.store import audit
 from bot.store import org as org_store
 from bot.store.migrate import upgrade
@@ -38,6 +41,7 @@ app.add_typer(import_app, name="import")
 pull_app = typer.Typer(help="Pull KPI figures from helpdesk sources.", no_args_is_help=True)
 app.add_typer(pull_app, name="pull")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(adherence_app, name="adherence")
 export_app = typer.Typer(help="Export data held by Rhythm (subject access, compliance).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 export_app.command("notices")(export_notices)
@@ -224,10 +228,21 @@ def import_schedule(
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON lines: agent,start,end,activity")
     ],
 ) -> None:
-    """Replace agents' schedule segments over the window the file covers (a WFM re-publish)."""
+    """Replace agents' schedule segments over the window the file covers (a WFM re-publish), then recompute the
+    adherence KPIs of the days it covers that have begun."""
     records = _read(file, adherence_import.SCHEDULE_COLUMNS)
-    count = _run_import(file, records, adherence_import.import_schedule, "schedule.import")
+    touched: dict[int, set[date]] = {}
+
+    async def importer(session: AsyncSession, rows: list[tuple[int, dict[str, Any]]]) -> tuple[int, list[RowError]]:
+        count, errors, days = await adherence_import.import_schedule_days(session, rows)
+        touched.update(days)
+        return count, errors
+
+    count = _run_import(file, records, importer, "schedule.import")
     console.print(f"[green]Imported {count} schedule segment(s)[/green] from {file.name}.")
+    result = _with_db(_settings(), lambda deps: compute_adherence_kpis(deps, only=touched))
+    if result.agent_days:
+        console.print(f"Adherence KPIs recomputed: {result.agent_days} agent-day(s), {result.samples} figure(s).")
 
 
 @pull_app.command("zendesk")

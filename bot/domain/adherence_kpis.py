@@ -52,6 +52,12 @@ def day_window(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
 
 
+def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
+    """The local days the moments ``[start, end)`` fall on."""
+    first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def recent_days(now: datetime, tz: ZoneInfo, days_back: int = 1) -> list[date]:
     """The local days to (re)compute at ``now``: ``days_back`` whole days before today, then today so far."""
     today = now.astimezone(tz).date()

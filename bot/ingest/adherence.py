@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.adherence_kpis import local_days
 from bot.ingest.kpis import Lookups, Subject, load_lookups, parse_moment
 from bot.ingest.records import Record, RowError, text
 from bot.store import adherence
@@ -31,6 +33,8 @@ class AgentSchedule:
     start: datetime
     end: datetime
     segments: list[dict[str, Any]]
+    team_id: int
+    tz: ZoneInfo
 
 
 def _agent(record: Record, lookups: Lookups) -> Subject:
@@ -71,19 +75,23 @@ def _each(records: Sequence[tuple[int, Record]], parse: Callable[[Record], T]) -
 def validate_schedule(
     records: Sequence[tuple[int, Record]], lookups: Lookups, source: str
 ) -> tuple[dict[int, AgentSchedule], list[RowError]]:
-    def parse(record: Record) -> tuple[int, dict[str, Any]]:
+    def parse(record: Record) -> tuple[Subject, dict[str, Any]]:
         agent = _agent(record, lookups)
         start = parse_moment(text(record, "start"), agent.tz, "start")
         end = parse_moment(text(record, "end"), agent.tz, "end")
         if end <= start:
             raise ValueError("end must be after start")
         assert agent.member_id is not None
-        return agent.member_id, {"start": start, "end": end, "activity": _name(record, "activity"), "source": source}
+        segment = {"start": start, "end": end, "activity": _name(record, "activity"), "source": source}
+        return agent, segment
 
     segments, errors = _each(records, parse)
     by_member: dict[int, AgentSchedule] = {}
-    for member_id, seg in segments:
-        plan = by_member.setdefault(member_id, AgentSchedule(seg["start"], seg["end"], []))
+    for agent, seg in segments:
+        assert agent.member_id is not None
+        plan = by_member.setdefault(
+            agent.member_id, AgentSchedule(seg["start"], seg["end"], [], agent.team_id, agent.tz)
+        )
         plan.start, plan.end = min(plan.start, seg["start"]), max(plan.end, seg["end"])
         plan.segments.append(seg)
     return by_member, errors
@@ -104,15 +112,26 @@ async def import_schedule(
     session: AsyncSession, records: Sequence[tuple[int, Record]], *, source: str = "import"
 ) -> tuple[int, list[RowError]]:
     """Validate, then replace each agent's segments over the window their rows cover. Caller commits."""
+    count, errors, _ = await import_schedule_days(session, records, source=source)
+    return count, errors
+
+
+async def import_schedule_days(
+    session: AsyncSession, records: Sequence[tuple[int, Record]], *, source: str = "import"
+) -> tuple[int, list[RowError], dict[int, set[date]]]:
+    """``import_schedule``, also giving each team's local days the replaced windows fall on (whose adherence
+    figures may have changed)."""
     plans, errors = validate_schedule(records, await load_lookups(session), source)
     if errors:
-        return 0, errors
+        return 0, errors, {}
     count = 0
+    touched: dict[int, set[date]] = {}
     for member_id, plan in plans.items():
         count += await adherence.replace_segments(
             session, member_id=member_id, start=plan.start, end=plan.end, segments=plan.segments
         )
-    return count, []
+        touched.setdefault(plan.team_id, set()).update(local_days(plan.start, plan.end, plan.tz))
+    return count, [], touched
 
 
 async def import_states(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -57,8 +58,12 @@ async def run_adherence_kpis(deps: Deps) -> KpiRun | None:
     return result
 
 
-async def compute_adherence_kpis(deps: Deps, *, days_back: int = 1) -> KpiRun:
-    """Recompute every team's last ``days_back`` local days and today up to now; idempotent."""
+async def compute_adherence_kpis(
+    deps: Deps, *, days_back: int = 1, only: Mapping[int, Iterable[date]] | None = None
+) -> KpiRun:
+    """Recompute every team's last ``days_back`` local days and today up to now, or just the (team, local day)s
+    in ``only`` (a schedule re-published for older days, ``rhythm adherence recompute``); days not yet begun are
+    skipped. Idempotent."""
     now = deps.clock.now()
     rows: list[dict[str, Any]] = []
     agent_days = 0
@@ -67,48 +72,50 @@ async def compute_adherence_kpis(deps: Deps, *, days_back: int = 1) -> KpiRun:
         metric_ids = await ensure_metrics(session, METRIC_KEYS)
         rules = {t.id: _rules(t) for t in teams}
         days: dict[int, list[date]] = {}
-        by_zone: dict[str, list[int]] = defaultdict(list)
+        work: dict[tuple[str, date], list[int]] = defaultdict(list)  # (zone, local day) -> its teams
         for team in teams:
             assert team.id is not None
-            by_zone[team.timezone].append(team.id)
-            days[team.id] = recent_days(now, ZoneInfo(team.timezone), days_back)
-        for zone, team_ids in by_zone.items():
-            for day in days[team_ids[0]]:  # one time zone: the same local days
-                start, end = day_window(day, ZoneInfo(zone))
-                if start >= now:
-                    continue
-                horizon = min(end, now)
-                loaded = await load_agent_days(session, start=start, end=horizon, team_ids=team_ids)
-                for n, agent in enumerate(loaded.values(), 1):
-                    if n % 500 == 0:
-                        await asyncio.sleep(0)  # a site's day is seconds of work: let requests through
-                    result = adherence(
-                        agent.segments,
-                        agent.events,
-                        rules[agent.team_id],
-                        window_start=start,
-                        window_end=end,
-                        now=horizon,
-                        excused=agent.excused,
-                        history_from=start,
-                    )
-                    figures = daily_figures(result)
-                    agent_days += bool(figures)
-                    rows += [
-                        {
-                            "metric_id": metric_ids[f.metric],
-                            "subject": f"m:{agent.member_id}",
-                            "member_id": agent.member_id,
-                            "team_id": agent.team_id,
-                            "day": day,
-                            "period_start": start,
-                            "period_end": horizon,
-                            "numerator": f.numerator,
-                            "denominator": f.denominator,
-                            "source": SOURCE,
-                        }
-                        for f in figures
-                    ]
+            tz = ZoneInfo(team.timezone)
+            wanted = recent_days(now, tz, days_back) if only is None else sorted(set(only.get(team.id, ())))
+            begun = [d for d in wanted if day_window(d, tz)[0] < now]
+            if begun:
+                days[team.id] = begun
+            for day in begun:
+                work[(team.timezone, day)].append(team.id)
+        for (zone, day), team_ids in sorted(work.items(), key=lambda item: (item[0][1], item[0][0])):
+            start, end = day_window(day, ZoneInfo(zone))
+            horizon = min(end, now)
+            loaded = await load_agent_days(session, start=start, end=horizon, team_ids=team_ids)
+            for n, agent in enumerate(loaded.values(), 1):
+                if n % 500 == 0:
+                    await asyncio.sleep(0)  # a site's day is seconds of work: let requests through
+                result = adherence(
+                    agent.segments,
+                    agent.events,
+                    rules[agent.team_id],
+                    window_start=start,
+                    window_end=end,
+                    now=horizon,
+                    excused=agent.excused,
+                    history_from=start,
+                )
+                figures = daily_figures(result)
+                agent_days += bool(figures)
+                rows += [
+                    {
+                        "metric_id": metric_ids[f.metric],
+                        "subject": f"m:{agent.member_id}",
+                        "member_id": agent.member_id,
+                        "team_id": agent.team_id,
+                        "day": day,
+                        "period_start": start,
+                        "period_end": horizon,
+                        "numerator": f.numerator,
+                        "denominator": f.denominator,
+                        "source": SOURCE,
+                    }
+                    for f in figures
+                ]
         await replace_computed_samples(
             session, source=SOURCE, metric_ids=list(metric_ids.values()), days=days, rows=rows
         )

@@ -18,7 +18,7 @@ from bot.domain.adherence_kpis import SOURCE
 from bot.domain.org import OrgSpec
 from bot.ingest.adherence import import_schedule, import_states
 from bot.services.adherence_kpis import compute_adherence_kpis, run_adherence_kpis
-from bot.store.org import apply_org, member_by
+from bot.store.org import all_teams, apply_org, member_by
 from bot.store.tables import Breach, KpiDay, KpiSample, Member, Metric, ScheduleSegment
 from tests.conftest import SlashCommand
 from tests.support.kpis import add_samples, sample
@@ -244,3 +244,19 @@ async def test_a_team_with_no_schedules_gets_no_figures(org: Deps) -> None:
     result = await compute_adherence_kpis(org)
     assert (result.agent_days, result.samples) == (0, 0)
     assert await _samples(org) == {}
+
+
+async def test_recomputing_chosen_days_touches_only_those(days: Deps, clock: FixedClock) -> None:
+    """A schedule re-published for older days (or ``rhythm adherence recompute``): just those (team, day)s are
+    rebuilt; a day not yet begun is skipped; other teams' and other days' figures stay as they were."""
+    async with days.sessions() as session:
+        teams = {t.key: t.id for t in await all_teams(session)}
+    await compute_adherence_kpis(days, days_back=1)  # Tuesday and Wednesday (to 14:30) for everyone
+    before = await _samples(days)
+    async with days.sessions() as session:  # the Tuesday figures are lost
+        await session.execute(delete(KpiSample).where(col(KpiSample.day) == TUE, col(KpiSample.source) == SOURCE))
+        await session.commit()
+    clock.set(datetime(2026, 11, 18, 15, 0, tzinfo=SAST))  # Wednesday, had it been recomputed, would have grown
+    result = await compute_adherence_kpis(days, only={teams["alpha"]: [TUE, date(2026, 11, 19)]})
+    assert (result.agent_days, result.samples) == (2, 4)  # Thandi and Sipho on Tuesday; Thursday has not begun
+    assert await _samples(days) == before

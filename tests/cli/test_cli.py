@@ -232,3 +232,37 @@ def test_schedule_import_and_pull_without_zendesk_settings(run) -> None:  # type
     assert code == 0 and "Imported 7 schedule segment(s)" in out
     code, out = run("pull", "zendesk")
     assert code == 2 and "RHYTHM_ZENDESK_SUBDOMAIN is not set" in out
+
+
+def test_schedule_import_recomputes_the_adherence_kpis_of_the_days_it_covers(  # type: ignore[no-untyped-def]
+    run, cli_db_url: str
+) -> None:
+    """Friday 20 November has begun (the real clock), so its adherence figures are rebuilt from the new schedule:
+    Thandi has no state events, so she was in adherence for none of her scheduled minutes."""
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    run("import", "roster", str(EXAMPLES / "roster.csv"))
+    code, out = run("import", "schedule", str(EXAMPLES / "schedule.csv"))
+    assert code == 0 and "Adherence KPIs recomputed: 1 agent-day(s), 2 figure(s)" in out, out
+    assert _count(cli_db_url, KpiSample) == 2
+    code, out = run("adherence", "recompute", "--from", "2026-11-19", "--to", "2026-11-21", "--team", "alpha")
+    assert code == 0 and "1 agent-day(s) with a schedule, 2 figure(s)" in out, out
+    assert _count(cli_db_url, KpiSample) == 2  # rebuilt in place
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--from", "20 Nov"], 2, "is not a date"),
+        (["--from", "2026-11-20", "--to", "2026-11-19"], 2, "--to is before --from"),
+        (["--from", "2026-01-01", "--to", "2026-12-31"], 2, "at most 92 days"),
+        (["--from", "2026-11-20", "--team", "nope"], 1, "No team with the key 'nope'"),
+    ],
+    ids=["not-a-date", "backwards", "too-long", "unknown-team"],
+)
+def test_adherence_recompute_refuses_bad_input_clearly(  # type: ignore[no-untyped-def]
+    run, cli_db_url: str, args: list[str], code: int, message: str
+) -> None:
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    got, out = run("adherence", "recompute", *args)
+    assert got == code and message in " ".join(out.split()), out
+    assert _count(cli_db_url, KpiSample) == 0
