@@ -1,8 +1,8 @@
 """``rhythm adherence recompute``: rebuild the daily adherence and conformance KPIs of past days.
 
 The scheduled job recomputes today and yesterday. A schedule re-published for older days, state events sent late
-or a breach excused a week on change older figures too: ``rhythm import schedule`` recomputes the days it
-touched by itself, and this command does any range by hand.
+or a breach excused a week on change older figures too: ``rhythm import schedule`` and the schedule API
+recompute the days they touched by themselves, and this command does any range by hand.
 """
 
 from __future__ import annotations

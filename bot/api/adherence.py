@@ -3,14 +3,17 @@ should be doing and what they are doing. Same rules as ``rhythm import schedule`
 
 States may arrive out of order and repeated (a feed that resends): both are fine. Every accepted state batch
 triggers an adherence scan, so a breach shows within seconds, not at the next minute (batches that arrive while a
-scan waits to start share it).
+scan waits to start share it). A schedule batch reaching back before yesterday rebuilds those days' adherence KPIs
+beside the response (the job revisits only today and yesterday).
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates the endpoint's annotations at runtime.
 
 import asyncio
 import logging
-from typing import Annotated
+from collections.abc import Coroutine
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
@@ -18,8 +21,9 @@ from pydantic import BaseModel, Field
 from bot.api.auth import api_key_dependency, auth_first_route
 from bot.api.ingest import ItemError, row_error, shape_errors, unprocessable
 from bot.deps import Deps
-from bot.ingest.adherence import import_schedule, import_states
+from bot.ingest.adherence import import_schedule_days, import_states
 from bot.services.adherence import scan_after_ingest
+from bot.services.adherence_kpis import recompute_republished
 from bot.store import audit
 from bot.store.apikeys import ApiKeyInfo
 
@@ -59,7 +63,13 @@ def adherence_router(deps: Deps) -> APIRouter:
         tags=["adherence"],
     )
     limit = deps.settings.api_max_batch
-    scans: set[asyncio.Task[None]] = set()
+    running: set[asyncio.Task[None]] = set()
+
+    def beside(work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the response, keeping a reference (the loop holds tasks weakly)."""
+        task = asyncio.get_running_loop().create_task(work)
+        running.add(task)
+        task.add_done_callback(running.discard)
 
     def _too_many(n: int) -> None:
         if n > limit:
@@ -78,12 +88,13 @@ def adherence_router(deps: Deps) -> APIRouter:
         _too_many(len(batch.segments))
         records = [(i, s.model_dump()) for i, s in enumerate(batch.segments)]
         async with deps.sessions() as session:
-            count, errors = await import_schedule(session, records, source=f"api:{key.name}")
+            count, errors, touched = await import_schedule_days(session, records, source=f"api:{key.name}")
             if errors:
                 await session.rollback()
                 raise unprocessable([row_error(e) for e in errors])
             audit.record(session, actor=f"api:{key.name}", action="schedule.ingest", subject="schedule", rows=count)
             await session.commit()
+        beside(_recompute(deps, touched))  # older days' adherence KPIs, which the job no longer revisits
         return Accepted(received=len(records), stored=count)
 
     @router.post(
@@ -101,13 +112,18 @@ def adherence_router(deps: Deps) -> APIRouter:
                 await session.rollback()
                 raise unprocessable([row_error(e) for e in errors])
             await session.commit()
-        if new:  # answer the feed now; scan beside it (keep a reference: the loop holds tasks weakly)
-            task = asyncio.get_running_loop().create_task(_scan(deps))
-            scans.add(task)
-            task.add_done_callback(scans.discard)
+        if new:  # answer the feed now; scan beside it
+            beside(_scan(deps))
         return Accepted(received=len(records), stored=new)
 
     return router
+
+
+async def _recompute(deps: Deps, touched: dict[int, set[date]]) -> None:
+    try:
+        await recompute_republished(deps, touched)
+    except Exception:
+        log.exception("adherence KPIs after a schedule re-publish failed")
 
 
 async def _scan(deps: Deps) -> None:

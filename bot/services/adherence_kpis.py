@@ -25,7 +25,7 @@ from bot.domain.adherence import adherence
 from bot.domain.adherence_kpis import METRIC_KEYS, SOURCE, daily_figures, day_window, recent_days
 from bot.domain.adherence_policy import team_policy
 from bot.domain.adherence_rules import Rules
-from bot.store import jobruns
+from bot.store import jobruns, org
 from bot.store.adherence import load_agent_days
 from bot.store.adherence_kpis import ensure_metrics, replace_computed_samples
 from bot.store.tables import Team
@@ -122,6 +122,21 @@ async def compute_adherence_kpis(
         await session.commit()
     deps.scorecards.clear()  # new figures: the next /kpi recomputes
     return KpiRun(agent_days, len(rows))
+
+
+async def recompute_republished(deps: Deps, touched: Mapping[int, Iterable[date]]) -> KpiRun | None:
+    """After a schedule re-published through the API: rebuild the touched days the job no longer revisits (before
+    yesterday, in each team's time zone); None when there are none."""
+    now = deps.clock.now()
+    async with deps.sessions() as session:
+        zones = {t.id: t.tz for t in await org.all_teams(session)}
+    older = {
+        team_id: [d for d in days if d < now.astimezone(zones[team_id]).date() - timedelta(days=1)]
+        for team_id, days in touched.items()
+        if team_id in zones
+    }
+    older = {team_id: days for team_id, days in older.items() if days}
+    return await compute_adherence_kpis(deps, only=older) if older else None
 
 
 def _rules(team: Team) -> Rules:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.deps import Deps
+from bot.domain.adherence_kpis import SOURCE
 from bot.store import apikeys
-from bot.store.tables import Breach, Outbox
+from bot.store.tables import Breach, KpiSample, Outbox
 
 SCHEDULE = {
     "segments": [
@@ -78,3 +79,27 @@ async def test_a_bad_item_rejects_the_batch_and_names_it(org: Deps, key: str, cl
 async def test_without_a_key_nothing_is_read(org: Deps, client: httpx.AsyncClient) -> None:
     resp = await client.post("/api/v1/schedule-segments", json=SCHEDULE)
     assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_schedule_republished_for_older_days_rebuilds_their_adherence_kpis(
+    org: Deps, key: str, client: httpx.AsyncClient
+) -> None:
+    """Tuesday 10 November, eight days back: the job no longer revisits it, so the re-publish does, beside the
+    response. Thandi has no state events that day: none of her 540 scheduled minutes were in adherence. Today's
+    schedule (the job's to compute) starts no such rebuild."""
+    older = {
+        "segments": [
+            {"agent": "thandi@example.com", "start": "2026-11-10T08:00", "end": "2026-11-10T17:00", "activity": "open"}
+        ]
+    }
+    assert (await client.post("/api/v1/schedule-segments", json=SCHEDULE, headers=auth(key))).status_code == 200
+    resp = await client.post("/api/v1/schedule-segments", json=older, headers=auth(key))
+    assert resp.json() == {"received": 1, "stored": 1}
+    query = select(KpiSample.day, KpiSample.numerator, KpiSample.denominator).where(KpiSample.source == SOURCE)
+    for _ in range(100):  # the rebuild runs beside the response
+        async with org.sessions() as session:
+            rows = (await session.execute(query)).all()
+        if rows:
+            break
+        await asyncio.sleep(0.02)
+    assert sorted(tuple(r) for r in rows) == [(date(2026, 11, 10), 0.0, 540.0)] * 2  # adherence and conformance
