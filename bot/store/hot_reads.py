@@ -16,8 +16,10 @@ on SQLite). Only reads whose size is bounded by design belong here: one team, a 
 
 - SQLite: a WAL reader never waits for a writer; ``busy_timeout`` bounds crash recovery at 200 ms.
 - PostgreSQL: ``statement_timeout`` and ``lock_timeout`` bound the server's part, ``tcp_user_timeout`` and
-  keepalives a dead network; connecting happens off the loop. Meant for a server within a millisecond or so
-  (the same host or network); ``RHYTHM_HOT_READS=false`` sends every read through the async engine instead.
+  1-second keepalives a dead network or host (~2 s); connecting happens off the loop, and after a failed
+  connect reads go to the fallback for 10 s rather than queue behind another attempt. Meant for a server within
+  a millisecond or so (the same host or network); ``RHYTHM_HOT_READS=false`` sends every read through the async
+  engine instead.
 
 A failed read raises (``HOT_READ_ERRORS``) and the caller falls back to the async engine; a connection the
 database closed (a PostgreSQL restart) is replaced and the read tried once more. The connections cannot write.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
@@ -39,7 +42,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 C = TypeVar("C")
 
-HOT_READ_ERRORS = (sqlite3.Error, psycopg.Error)
+
+class HotReadUnavailable(Exception):
+    """The reader is closed, or could not connect a moment ago: read through the async engine instead."""
+
+
+HOT_READ_ERRORS = (sqlite3.Error, psycopg.Error, HotReadUnavailable)
+RETRY_CONNECT_AFTER = 10.0  # seconds after a failed connect during which reads go straight to the fallback
 SQLITE_BUSY_TIMEOUT_MS = 200
 APPLICATION_NAME = "rhythm-reads"
 PG_OPTIONS = "-c default_transaction_read_only=on -c statement_timeout=250 -c lock_timeout=100"
@@ -54,6 +63,7 @@ class LoopReader(Generic[C]):
         self._conn: C | None = None
         self._opening = asyncio.Lock()
         self._closed = False
+        self._down_until = 0.0  # monotonic time: no new connection attempt before it
 
     async def run(self, read: Callable[Concatenate[C, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``read(connection, ...)`` in one read transaction."""
@@ -73,9 +83,19 @@ class LoopReader(Generic[C]):
         if self._conn is None:
             async with self._opening:
                 if self._closed:
-                    raise RuntimeError("the reader is closed")
+                    raise HotReadUnavailable("the reader is closed")
                 if self._conn is None:
-                    self._conn = await self._open()
+                    if time.monotonic() < self._down_until:  # requests queued behind a failed connect: don't wait
+                        raise HotReadUnavailable("the database could not be reached a moment ago")
+                    try:
+                        conn = await self._open()
+                    except HOT_READ_ERRORS:
+                        self._down_until = time.monotonic() + RETRY_CONNECT_AFTER
+                        raise
+                    if self._closed:  # disposed while connecting
+                        self._close(conn)
+                        raise HotReadUnavailable("the reader is closed")
+                    self._conn = conn
         return self._conn
 
     def _forget(self, conn: C) -> None:
@@ -135,6 +155,8 @@ class PgLoopReader(LoopReader[psycopg.Connection[Any]]):
 
     def __init__(self, url: URL) -> None:
         super().__init__()
+        given = url.query.get("options")  # e.g. a search_path: kept, with the reader's own settings after it
+        self._options = " ".join([*([given] if isinstance(given, str) else given or ()), PG_OPTIONS])
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def _open(self) -> psycopg.Connection[Any]:
@@ -146,11 +168,14 @@ class PgLoopReader(LoopReader[psycopg.Connection[Any]]):
             autocommit=True,  # one statement per read: no BEGIN and ROLLBACK round trips
             connect_timeout=5,
             application_name=APPLICATION_NAME,
-            options=PG_OPTIONS,
-            tcp_user_timeout=1000,  # ms unacknowledged before a dead peer is given up
+            options=self._options,
+            # A server that stops answering mid-read (statement_timeout cannot fire) must not hold the loop:
+            # probes after 1 s of silence, and 1 s without an acknowledgement drops the connection.
+            tcp_user_timeout=1000,
             keepalives=1,
-            keepalives_idle=30,
-            keepalives_interval=5,
+            keepalives_idle=1,
+            keepalives_interval=1,
+            keepalives_count=2,
         )
 
     def _lost(self, conn: psycopg.Connection[Any]) -> bool:

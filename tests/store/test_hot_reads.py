@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from datetime import date
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.deps import Deps, build_deps
@@ -19,7 +21,14 @@ from bot.domain.periods import DateRange, PeriodKind
 from bot.services.kpi import team_scorecard
 from bot.store import team_day_reads
 from bot.store.db import make_engine
-from bot.store.hot_reads import APPLICATION_NAME, LoopReader, PgLoopReader, SqliteLoopReader, loop_reader_for
+from bot.store.hot_reads import (
+    APPLICATION_NAME,
+    HotReadUnavailable,
+    LoopReader,
+    PgLoopReader,
+    SqliteLoopReader,
+    loop_reader_for,
+)
 from bot.store.org import team_by_key
 from tests.conftest import PG_URL
 from tests.support.kpis import add_samples, sample
@@ -157,7 +166,7 @@ async def test_a_reader_connection_killed_by_the_server_is_replaced(
     count = text(f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APPLICATION_NAME}'")
     async with org.engine.connect() as conn:
         assert (await conn.execute(count)).scalar_one() == 0
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(HotReadUnavailable, match="closed"):
         await reader.run(team_day_reads.team_days_pg, days=WINDOW, team_id=team_id)
 
 
@@ -184,3 +193,48 @@ async def test_a_failing_hot_read_falls_back_to_the_async_engine(
     assert {line.metric.key: line.value for line in card.lines}["csat"] == 90.0
     assert "hot read failed (OperationalError)" in caplog.text
     assert all(r.levelno == logging.WARNING for r in caplog.records if "hot read" in r.message)
+
+
+async def test_after_a_failed_connect_reads_fall_back_at_once_for_a_while() -> None:
+    """Nothing listens on port 1: the first read fails connecting; the reads queued behind it must not each wait
+    for another attempt, so for ``RETRY_CONNECT_AFTER`` seconds they are refused at once (and fall back)."""
+    reader = PgLoopReader(make_url("postgresql+psycopg://rhythm@127.0.0.1:1/none"))
+    with pytest.raises(psycopg.OperationalError):
+        await reader.run(lambda conn: None)
+    started = time.monotonic()
+    with pytest.raises(HotReadUnavailable, match="a moment ago"):
+        await reader.run(lambda conn: None)
+    assert time.monotonic() - started < 0.1
+    reader.dispose()
+
+
+async def test_a_reader_disposed_while_connecting_closes_what_it_opened(tmp_path: Any) -> None:
+    opened: list[sqlite3.Connection] = []
+
+    class Slow(SqliteLoopReader):
+        async def _open(self) -> sqlite3.Connection:
+            conn = await super()._open()
+            opened.append(conn)
+            self.dispose()  # shutdown arrives while the connection is being made
+            return conn
+
+    reader = Slow(str(tmp_path / "x.db"))
+    with pytest.raises(HotReadUnavailable, match="closed"):
+        await reader.run(lambda conn: None)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
+
+
+@postgres_only
+async def test_the_postgres_reader_keeps_the_options_given_in_the_url() -> None:
+    assert PG_URL is not None
+    reader = PgLoopReader(make_url(PG_URL).update_query_dict({"options": "-c work_mem=7MB"}))
+    try:
+        got = await reader.run(
+            lambda conn: conn.execute(
+                "SELECT current_setting('work_mem'), current_setting('statement_timeout')"
+            ).fetchone()
+        )
+    finally:
+        reader.dispose()
+    assert got == ("7MB", "250ms")
