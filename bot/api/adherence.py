@@ -3,8 +3,8 @@ should be doing and what they are doing. Same rules as ``rhythm import schedule`
 
 States may arrive out of order and repeated (a feed that resends): both are fine. Every accepted state batch
 triggers an adherence scan, so a breach shows within seconds, not at the next minute (batches that arrive while a
-scan waits to start share it). A schedule batch reaching back before yesterday rebuilds those days' adherence KPIs
-beside the response (the job revisits only today and yesterday).
+scan waits to start share it). A schedule batch reaching back before today rebuilds those days' adherence KPIs
+beside the response (the job revisits today, and yesterday once an hour).
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates the endpoint's annotations at runtime.
@@ -64,6 +64,9 @@ def adherence_router(deps: Deps) -> APIRouter:
     )
     limit = deps.settings.api_max_batch
     running: set[asyncio.Task[None]] = set()
+    # One rebuild at a time in this process, in arrival order: each reads the schedules as the batches before it
+    # left them, so an earlier, slower rebuild can never commit last with an older schedule's figures.
+    rebuilds = asyncio.Lock()
 
     def beside(work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the response, keeping a reference (the loop holds tasks weakly)."""
@@ -94,7 +97,7 @@ def adherence_router(deps: Deps) -> APIRouter:
                 raise unprocessable([row_error(e) for e in errors])
             audit.record(session, actor=f"api:{key.name}", action="schedule.ingest", subject="schedule", rows=count)
             await session.commit()
-        beside(_recompute(deps, touched))  # older days' adherence KPIs, which the job no longer revisits
+        beside(_recompute(deps, touched, rebuilds))  # older days' adherence KPIs, which the job no longer revisits
         return Accepted(received=len(records), stored=count)
 
     @router.post(
@@ -119,9 +122,10 @@ def adherence_router(deps: Deps) -> APIRouter:
     return router
 
 
-async def _recompute(deps: Deps, touched: dict[int, set[date]]) -> None:
+async def _recompute(deps: Deps, touched: dict[int, set[date]], lock: asyncio.Lock) -> None:
     try:
-        await recompute_republished(deps, touched)
+        async with lock:
+            await recompute_republished(deps, touched)
     except Exception:
         log.exception("adherence KPIs after a schedule re-publish failed")
 

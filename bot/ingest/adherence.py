@@ -119,18 +119,19 @@ async def import_schedule(
 async def import_schedule_days(
     session: AsyncSession, records: Sequence[tuple[int, Record]], *, source: str = "import"
 ) -> tuple[int, list[RowError], dict[int, set[date]]]:
-    """``import_schedule``, also giving each team's local days the replaced windows fall on (whose adherence
-    figures may have changed)."""
+    """``import_schedule``, also giving each team's local days the change covers (whose adherence figures may
+    have changed): the new windows and any replaced segment reaching beyond them."""
     plans, errors = validate_schedule(records, await load_lookups(session), source)
     if errors:
         return 0, errors, {}
     count = 0
     touched: dict[int, set[date]] = {}
     for member_id, plan in plans.items():
-        count += await adherence.replace_segments(
+        written, first, last = await adherence.replace_segments(
             session, member_id=member_id, start=plan.start, end=plan.end, segments=plan.segments
         )
-        touched.setdefault(plan.team_id, set()).update(local_days(plan.start, plan.end, plan.tz))
+        count += written
+        touched.setdefault(plan.team_id, set()).update(local_days(first, last, plan.tz))
     return count, [], touched
 
 

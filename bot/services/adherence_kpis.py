@@ -27,7 +27,7 @@ from bot.domain.adherence_policy import team_policy
 from bot.domain.adherence_rules import Rules
 from bot.store import jobruns, org
 from bot.store.adherence import load_agent_days
-from bot.store.adherence_kpis import ensure_metrics, replace_computed_samples
+from bot.store.adherence_kpis import ensure_metrics, figured_elsewhere, replace_computed_samples
 from bot.store.tables import Team
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,16 @@ async def compute_adherence_kpis(
                     }
                     for f in figures
                 ]
+        if only is not None:  # older days: an agent who has moved team keeps those days' figures where they were
+            moved = await figured_elsewhere(session, source=SOURCE, rows=rows)
+            rows = [r for r in rows if (r["member_id"], r["day"]) not in moved]
         await replace_computed_samples(
-            session, source=SOURCE, metric_ids=list(metric_ids.values()), days=days, rows=rows
+            session,
+            source=SOURCE,
+            metric_ids=list(metric_ids.values()),
+            days=days,
+            rows=rows,
+            keep_history=only is not None,
         )
         await session.commit()
     deps.scorecards.clear()  # new figures: the next /kpi recomputes
@@ -125,13 +133,14 @@ async def compute_adherence_kpis(
 
 
 async def recompute_republished(deps: Deps, touched: Mapping[int, Iterable[date]]) -> KpiRun | None:
-    """After a schedule re-published through the API: rebuild the touched days the job no longer revisits (before
-    yesterday, in each team's time zone); None when there are none."""
+    """After a schedule re-published through the API: rebuild the touched days before today (in each team's time
+    zone; the job redoes yesterday only once an hour, so a re-publish late in the evening would be missed);
+    None when there are none."""
     now = deps.clock.now()
     async with deps.sessions() as session:
         zones = {t.id: t.tz for t in await org.all_teams(session)}
     older = {
-        team_id: [d for d in days if d < now.astimezone(zones[team_id]).date() - timedelta(days=1)]
+        team_id: [d for d in days if d < now.astimezone(zones[team_id]).date()]
         for team_id, days in touched.items()
         if team_id in zones
     }

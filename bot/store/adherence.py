@@ -41,19 +41,26 @@ class AgentDay:
 
 async def replace_segments(
     session: AsyncSession, *, member_id: int, start: datetime, end: datetime, segments: Sequence[dict[str, Any]]
-) -> int:
-    """Replace the agent's segments that overlap [start, end) with ``segments`` (a WFM re-publish). Caller commits."""
-    await session.execute(
-        delete(ScheduleSegment).where(
+) -> tuple[int, datetime, datetime]:
+    """Replace the agent's segments that overlap [start, end) with ``segments`` (a WFM re-publish). Caller commits.
+
+    Returns how many segments were written and the span the change covers: [start, end) widened by any replaced
+    segment reaching beyond it (a night shift from the day before), whose days' figures change too.
+    """
+    removed = await session.execute(
+        delete(ScheduleSegment)
+        .where(
             col(ScheduleSegment.member_id) == member_id,
             col(ScheduleSegment.start) < end,
             col(ScheduleSegment.end) > start,
         )
+        .returning(col(ScheduleSegment.start), col(ScheduleSegment.end))
     )
+    spans = removed.all()
     for s in segments:
         session.add(ScheduleSegment(member_id=member_id, **s))
     await session.flush()
-    return len(segments)
+    return len(segments), min([start, *(s for s, _ in spans)]), max([end, *(e for _, e in spans)])
 
 
 async def add_state_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:

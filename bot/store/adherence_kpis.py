@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, col
 
 from bot.domain.metrics import DEFAULT_METRICS
 from bot.store import kpis
-from bot.store.tables import KpiSample, Metric
+from bot.store.tables import KpiSample, Member, Metric
 
 
 async def ensure_metrics(session: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
@@ -41,6 +41,7 @@ async def replace_computed_samples(
     metric_ids: Sequence[int],
     days: Mapping[int, Sequence[date]],
     rows: Sequence[dict[str, Any]],
+    keep_history: bool = False,
 ) -> int:
     """Make ``source``'s samples of ``metric_ids`` on each team's ``days`` exactly ``rows``. Caller commits.
 
@@ -48,6 +49,10 @@ async def replace_computed_samples(
     from the last run's; and an agent whose schedule was withdrawn, or who changed teams, must lose their old
     figure. So the window is cleared first, then upserted (which rebuilds the daily sums it touches), and the
     daily sums of (team, day)s that only lost rows are rebuilt too — all in the caller's transaction.
+
+    ``keep_history`` (older days): only the figures of agents now active in the figure's team are cleared, so an
+    agent who has since left, or moved team, keeps the figures they earned there (Rhythm keeps no membership
+    history to recompute them with).
     """
     by_days: dict[tuple[date, ...], list[int]] = defaultdict(list)
     for team_id, team_days in days.items():
@@ -56,6 +61,10 @@ async def replace_computed_samples(
     if by_days and metric_ids:
         table = SQLModel.metadata.tables[KpiSample.__tablename__]  # Core: no ORM session to synchronise
         where = or_(*(and_(table.c.team_id.in_(t), table.c.day.in_(d)) for d, t in by_days.items()))
+        if keep_history:
+            members = SQLModel.metadata.tables[Member.__tablename__]
+            now_there = select(members.c.id).where(members.c.active, members.c.team_id == table.c.team_id)
+            where = and_(where, table.c.member_id.in_(now_there.correlate(table)))
         stmt = (
             delete(table)
             .where(table.c.source == source, table.c.metric_id.in_(metric_ids), where)
@@ -65,3 +74,20 @@ async def replace_computed_samples(
     await kpis.upsert_samples(session, rows)
     await kpis.refresh_days(session, cleared - {(r["team_id"], r["day"]) for r in rows})
     return len(rows)
+
+
+async def figured_elsewhere(
+    session: AsyncSession, *, source: str, rows: Sequence[dict[str, Any]]
+) -> set[tuple[int, date]]:
+    """The (member, day)s among ``rows`` that already have a ``source`` figure under another team: an agent who has
+    moved since, whose older days stay where they were earned."""
+    if not rows:
+        return set()
+    team_of = {(r["member_id"], r["day"]): r["team_id"] for r in rows}
+    query = select(col(KpiSample.member_id), col(KpiSample.day), col(KpiSample.team_id)).where(
+        col(KpiSample.source) == source,
+        col(KpiSample.member_id).in_({m for m, _ in team_of}),
+        col(KpiSample.day).in_({d for _, d in team_of}),
+    )
+    found = (await session.execute(query)).all()
+    return {(m, d) for m, d, t in found if m is not None and (m, d) in team_of and team_of[(m, d)] != t}

@@ -16,7 +16,7 @@ from bot.clock import FixedClock
 from bot.deps import Deps
 from bot.domain.adherence_kpis import SOURCE
 from bot.domain.org import OrgSpec
-from bot.ingest.adherence import import_schedule, import_states
+from bot.ingest.adherence import import_schedule, import_schedule_days, import_states
 from bot.services.adherence_kpis import compute_adherence_kpis, run_adherence_kpis
 from bot.store.org import all_teams, apply_org, member_by
 from bot.store.tables import Breach, KpiDay, KpiSample, Member, Metric, ScheduleSegment
@@ -260,3 +260,41 @@ async def test_recomputing_chosen_days_touches_only_those(days: Deps, clock: Fix
     result = await compute_adherence_kpis(days, only={teams["alpha"]: [TUE, date(2026, 11, 19)]})
     assert (result.agent_days, result.samples) == (2, 4)  # Thandi and Sipho on Tuesday; Thursday has not begun
     assert await _samples(days) == before
+
+
+async def test_a_republish_touches_the_days_of_the_segments_it_replaces_too(org: Deps) -> None:
+    """Monday's night shift runs into Tuesday; a re-publish from Tuesday 01:00 replaces it, so Monday's figures
+    change as well as Tuesday's."""
+    mon = date(2026, 11, 16)
+    async with org.sessions() as session:
+        night = _rows("thandi@example.com", ("2026-11-16T22:00", "2026-11-17T02:00", "open"))
+        assert (await import_schedule(session, night))[1] == []
+        early = _rows("thandi@example.com", ("2026-11-17T01:00", "2026-11-17T09:00", "open"))
+        count, errors, touched = await import_schedule_days(session, early)
+        await session.commit()
+        alpha = {t.key: t.id for t in await all_teams(session)}["alpha"]
+    assert (count, errors) == (1, [])
+    assert touched == {alpha: {mon, TUE}}
+
+
+async def test_recomputing_older_days_keeps_the_figures_of_agents_who_left_or_moved(days: Deps) -> None:
+    """Rhythm keeps no membership history: Sipho has left and Thandi moved to bravo since Tuesday, so rebuilding
+    Tuesday (for alpha, then bravo) must neither delete Sipho's figures nor move Thandi's to bravo."""
+    from sqlalchemy import update
+
+    async with days.sessions() as session:
+        teams = {t.key: t.id for t in await all_teams(session)}
+    await compute_adherence_kpis(days, days_back=1)
+    before = await _samples(days)
+    assert ("sipho", "schedule_adherence", TUE) in before
+    async with days.sessions() as session:
+        await session.execute(update(Member).where(col(Member.email) == "sipho@example.com").values(active=False))
+        thandi = update(Member).where(col(Member.email) == "thandi@example.com").values(team_id=teams["bravo"])
+        await session.execute(thandi)
+        await session.commit()
+    await compute_adherence_kpis(days, only={teams["alpha"]: [TUE], teams["bravo"]: [TUE]})
+    assert await _samples(days) == before
+    async with days.sessions() as session:
+        query = select(col(KpiSample.team_id)).join(Member, col(Member.id) == KpiSample.member_id)
+        query = query.where(col(Member.email) == "thandi@example.com", col(KpiSample.day) == TUE)
+        assert set((await session.execute(query)).scalars()) == {teams["alpha"]}
