@@ -10,9 +10,10 @@ Under a burst of requests the event loop is busy, and both usual ways of reading
 - an asyncio driver needs a turn of the loop for each wait, and a turn runs every request's ready step: raw
   async psycopg connections did worse than the threads (ack p99 116-300 ms against 114-129 ms).
 
-Done on the loop thread, a read costs its own time and nothing more (ack p99 78-91 ms on PostgreSQL, 82-84 ms
-on SQLite). Only reads whose size is bounded by design belong here: one team, a window of days, an index range
-(``kpi_day`` is clustered for it: migration 0010). The loop is stalled for as long as the read takes, so:
+Done on the loop thread, a read costs its own time and nothing more (the bench's cold-pass ack p99 fell to
+77-105 ms on both databases, 2.3-2.6x the framework floor). Only reads whose size is bounded by design belong
+here: one team, a window of days, an index range (``kpi_day`` is clustered for it: migration 0010). The loop is
+stalled for as long as the read takes, so:
 
 - SQLite: a WAL reader never waits for a writer; ``busy_timeout`` bounds crash recovery at 200 ms.
 - PostgreSQL: ``statement_timeout`` and ``lock_timeout`` bound the server's part, ``tcp_user_timeout`` and
