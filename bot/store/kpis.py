@@ -154,7 +154,7 @@ async def refresh_days(session: AsyncSession, touched: Iterable[tuple[int, date]
         await conn.execute(text(f"{_DAILY_SELECT}WHERE {where} {_DAILY_GROUP}"), params)
 
 
-def _daily_query(days: DateRange, *extra: Any) -> Any:
+def daily_query(days: DateRange, *extra: Any) -> Any:
     """The same shape as ``_sums_query``, read from the per-team daily sums (a team's figures only)."""
     return (
         select(
@@ -187,7 +187,7 @@ async def day_sums(
     if (team_id is None) == (member_id is None):
         raise ValueError("give exactly one of team_id and member_id")
     if team_id is not None:
-        query = _daily_query(days).where(col(KpiDay.team_id) == team_id)
+        query = daily_query(days).where(col(KpiDay.team_id) == team_id)
         return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
     query = _sums_query(days).where(col(KpiSample.member_id) == member_id)
     return _prefer_agent_level(_row(*row) for row in (await session.execute(query)).all())
@@ -196,7 +196,7 @@ async def day_sums(
 async def day_sums_by_team(session: AsyncSession, *, days: DateRange) -> dict[int, list[DaySums]]:
     """``day_sums`` for every team at once (one grouped scan), for site-wide reports."""
     grouped: dict[int, list[tuple[Any, ...]]] = {}
-    for team_id, *rest in (await session.execute(_daily_query(days, col(KpiDay.team_id)))).all():
+    for team_id, *rest in (await session.execute(daily_query(days, col(KpiDay.team_id)))).all():
         grouped.setdefault(team_id, []).append(_row(*rest))
     return {team_id: _prefer_agent_level(rows) for team_id, rows in grouped.items()}
 

@@ -18,7 +18,8 @@ from sqlmodel import col
 
 from bot.domain.periods import DateRange
 from bot.domain.team_days import TeamDays
-from bot.store.tables import KpiDay, Metric
+from bot.store.kpis import daily_query
+from bot.store.tables import KpiDay
 
 
 async def team_days(session: AsyncSession, *, days: DateRange, team_id: int) -> TeamDays:
@@ -56,24 +57,13 @@ _SQLITE_TEAM_ENDS = (  # each day's newest end apart: a window function as on Po
 )
 
 
-def _team_days_queries(
-    days: DateRange, team_id: int
-) -> tuple[Select[str, date, bool, float, float, int, float, None], Select[date, datetime]]:
+def _team_days_queries(days: DateRange, team_id: int) -> tuple[Any, Select[date, datetime]]:
     """The sums per (metric, day, level), and each day's newest figure's end in a small grouped read of its own,
     so the timestamps of the hundreds of sums rows are never converted."""
     in_window = (col(KpiDay.team_id) == team_id, col(KpiDay.day) >= days.start, col(KpiDay.day) <= days.end)
-    sums = select(
-        col(Metric.key),
-        col(KpiDay.day),
-        col(KpiDay.team_level),
-        col(KpiDay.numerator),
-        col(KpiDay.denominator),
-        col(KpiDay.samples),
-        col(KpiDay.ratio_sum),
-        null(),
-    ).join(Metric, col(Metric.id) == KpiDay.metric_id)
+    sums = daily_query(days).add_columns(null()).where(col(KpiDay.team_id) == team_id)
     ends = select(col(KpiDay.day), func.max(col(KpiDay.last_end))).where(*in_window).group_by(col(KpiDay.day))
-    return sums.where(*in_window), ends
+    return sums, ends
 
 
 # Each day's newest figure's end rides on one row of that day (the others carry NULL): one round trip.
