@@ -240,7 +240,16 @@ def import_schedule(
 
     count = _run_import(file, records, importer, "schedule.import")
     console.print(f"[green]Imported {count} schedule segment(s)[/green] from {file.name}.")
-    result = _with_db(_settings(), lambda deps: compute_adherence_kpis(deps, only=touched))
+    try:
+        result = _with_db(_settings(), lambda deps: compute_adherence_kpis(deps, only=touched))
+    except Exception as exc:  # the schedule is in: say how to finish the job rather than show a traceback
+        days = sorted({d for team_days in touched.values() for d in team_days})
+        err.print(
+            f"[red]The schedule is imported, but recomputing its days' adherence KPIs failed ({exc}).[/red]\n"
+            f"Run: rhythm adherence recompute --from {days[0]} --to {days[-1]}",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
     if result.agent_days:
         console.print(f"Adherence KPIs recomputed: {result.agent_days} agent-day(s), {result.samples} figure(s).")
 

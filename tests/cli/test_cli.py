@@ -266,3 +266,19 @@ def test_adherence_recompute_refuses_bad_input_clearly(  # type: ignore[no-untyp
     got, out = run("adherence", "recompute", *args)
     assert got == code and message in " ".join(out.split()), out
     assert _count(cli_db_url, KpiSample) == 0
+
+
+def test_a_failed_recompute_after_a_schedule_import_says_how_to_finish(  # type: ignore[no-untyped-def]
+    run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.cli as cli
+
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk full")
+
+    run("org", "apply", str(EXAMPLES / "org.yml"))
+    run("import", "roster", str(EXAMPLES / "roster.csv"))
+    monkeypatch.setattr(cli, "compute_adherence_kpis", broken)
+    code, out = run("import", "schedule", str(EXAMPLES / "schedule.csv"))
+    assert code == 1 and "Imported 7 schedule segment(s)" in out
+    assert "failed (disk full)" in out and "rhythm adherence recompute --from 2026-11-20 --to 2026-11-20" in out
