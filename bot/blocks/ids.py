@@ -36,6 +36,7 @@ class BlockId(StrEnum):
     SCORECARD_HEADER = "kpi.header"
     SCORECARD_META = "kpi.meta"
     SCORECARD_LEGEND = "kpi.legend"
+    COMPARISON_HEADER = "kpi.compare.header"
     BREACH = "breach"  # + ".<id>"
     BREACH_ACTIONS = "breach.actions"  # + ".<id>"
     EXCUSE_REASON = "excuse.reason"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.blocks.ids import BlockId
-from bot.blocks.kit import context, header, message, section, sections_from_lines
+from bot.blocks.kit import context, escape, header, message, section, sections_from_lines
 from bot.domain.kpi import MetricLine, Scorecard
+from bot.domain.kpi_compare import Comparison
 from bot.domain.metrics import RAG_EMOJI, Rag, format_delta, format_value
 
 LEGEND = "🟢 on target · 🟠 within tolerance · 🔴 off target · ⚪ no target · change vs the previous period"
+COMPARISON_LEGEND = (
+    "Best first · each team against its own target: 🟢 on target · 🟠 within tolerance · 🔴 off · ⚪ none"
+)
 
 
 def render_metric_line(line: MetricLine) -> str:
@@ -74,3 +79,25 @@ def render_scorecard(card: Scorecard) -> dict[str, Any]:
 def render_text(text: str) -> dict[str, Any]:
     """A plain reply (help, refusals, errors) as a section so mrkdwn renders."""
     return message(text, [section(text)])
+
+
+def render_comparison(period: str, teams: int, comparisons: Sequence[Comparison]) -> dict[str, Any]:
+    """``/kpi compare``: one searchable line per metric, the teams ranked best first with their own RAG."""
+    blocks = [
+        header("📊 Team comparison", BlockId.COMPARISON_HEADER),
+        context(f"{period}  ·  {teams} team{'s' if teams != 1 else ''}"),
+    ]
+    if not comparisons:
+        blocks.append(section(f"No KPI data for *{period}* in your teams yet."))
+        return message(f"Team comparison, {period}: no KPI data yet", blocks)
+    blocks += sections_from_lines(_comparison_line(c) for c in comparisons)
+    blocks.append(context(COMPARISON_LEGEND))
+    return message(f"Team comparison, {period}: {teams} teams on {len(comparisons)} metrics", blocks)
+
+
+def _comparison_line(comparison: Comparison) -> str:
+    unit = comparison.metric.unit
+    ranked = (
+        f"{RAG_EMOJI[f.line.status]} {escape(f.team)} {format_value(f.line.value, unit)}" for f in comparison.figures
+    )
+    return f"*{comparison.metric.label}*  " + "  ·  ".join(ranked)

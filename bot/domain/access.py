@@ -67,6 +67,17 @@ def check_can_post(actor: Actor) -> None:
         raise NotAllowed("Only team leaders and managers can post a scorecard to the channel.")
 
 
+def comparable_teams(actor: Actor, every_team: frozenset[int]) -> frozenset[int]:
+    """The teams ``/kpi compare`` sets side by side for ``actor``: an admin's are all of them, a lead's or
+    manager's those they look after."""
+    if actor.role is Role.AGENT:
+        raise NotAllowed("Comparing teams is for team leaders and managers — try `/kpi team` for your own.")
+    teams = every_team if actor.is_admin else actor.oversees & every_team
+    if not teams:
+        raise UserFacingError("You don't look after any team yet, so there is nothing to compare.")
+    return teams
+
+
 def default_team(actor: Actor) -> int:
     """The team ``/kpi team`` means when no team is named: the actor's home team, else the one team they
     look after; otherwise they must name one (the caller appends their team keys)."""

@@ -14,6 +14,7 @@ KPI_HELP = (
     "• `/kpi team [TEAM] [PERIOD]` — your team's scorecard (leads and managers may name a team)\n"
     "• `/kpi @agent [PERIOD]` — one agent's scorecard (team leaders and managers)\n"
     "• `/kpi me [PERIOD]` — your own figures\n"
+    "• `/kpi compare [PERIOD]` — every team you look after side by side, best first per metric (leads and managers)\n"
     "• add `post` to a team scorecard to share it in the channel\n"
     "PERIOD is one of `today` (default), `yesterday`, `wtd`, `mtd`, `7d`, `30d`."
 )
@@ -25,6 +26,7 @@ _TEAM_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 class KpiSubject(StrEnum):
     TEAM = "team"
+    COMPARE = "compare"
     MEMBER = "member"
     ME = "me"
     HELP = "help"
@@ -57,6 +59,8 @@ def parse_kpi_command(text: str) -> KpiQuery:
     slack_user_id = email = None
     if head == "team":
         subject, rest = KpiSubject.TEAM, tokens[1:]
+    elif head == "compare":
+        subject, rest = KpiSubject.COMPARE, tokens[1:]
     elif head == "me":
         subject, rest = KpiSubject.ME, tokens[1:]
     elif m := _MENTION.match(tokens[0]):
@@ -85,6 +89,8 @@ def parse_kpi_command(text: str) -> KpiQuery:
             team_key = tok
         else:
             raise _usage(f"I don't understand `{raw}`.")
+    if post and subject is KpiSubject.COMPARE:
+        raise _usage("A comparison of teams stays with you: it can't be posted to a channel.")
     if post and subject is not KpiSubject.TEAM:
         raise _usage("Only team scorecards can be posted to the channel; personal figures stay private.")
     return KpiQuery(

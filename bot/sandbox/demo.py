@@ -85,6 +85,7 @@ def scenes() -> list[Scene]:
             f"team {bravo.key} yesterday",
             "The manager looks at Bravo",
         ),
+        Scene("The ops manager", demo_data.MANAGER_ID, "compare 7d", "Every team side by side, best first"),
         Scene("Someone not on a roster", "U0STRANGER", "team", "An unknown user gets a hint"),
         Scene(
             "Alpha's team leader",

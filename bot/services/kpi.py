@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.blocks.kpi import render_scorecard, render_text
+from bot.blocks.kpi import render_comparison, render_scorecard, render_text
 from bot.deps import Deps
 from bot.domain.access import (
     UNKNOWN_USER,
@@ -17,11 +17,13 @@ from bot.domain.access import (
     check_can_post,
     check_view_member,
     check_view_team,
+    comparable_teams,
     default_team,
 )
 from bot.domain.commands import KPI_HELP, KpiQuery, KpiSubject, parse_kpi_command
 from bot.domain.errors import UserFacingError
 from bot.domain.kpi import Scorecard, build_lines, staleness_note, window_for
+from bot.domain.kpi_compare import compare_teams
 from bot.domain.models import MemberInfo, TeamInfo
 from bot.domain.periods import PERIOD_LABELS, DateRange, PeriodKind, period_range, previous_range
 from bot.domain.team_days import TeamDays
@@ -41,9 +43,19 @@ async def answer_kpi_command(deps: Deps, *, user_id: str, text: str) -> dict[str
         actor = await actor_for(deps, session, user_id)
         if actor is None:
             raise UserFacingError(UNKNOWN_USER)
+        if query.subject is KpiSubject.COMPARE:
+            return {**await _comparison(deps, session, actor, query.period), "response_type": "ephemeral"}
         card = await _scorecard_for(deps, session, actor, query)
     payload = render_scorecard(card)
     return {**payload, "response_type": "in_channel" if query.post else "ephemeral"}
+
+
+async def _comparison(deps: Deps, session: AsyncSession, actor: Actor, kind: PeriodKind) -> dict[str, Any]:
+    """Every team the actor looks after, side by side: each team's own (cached) card for the period."""
+    known = await org_snapshot(deps, session)
+    teams = known.teams_of(set(comparable_teams(actor, frozenset(known.teams))))
+    cards = [await team_scorecard(deps, session, team, kind) for team in teams]
+    return render_comparison(PERIOD_LABELS[kind], len(teams), compare_teams(cards))
 
 
 async def _scorecard_for(deps: Deps, session: AsyncSession, actor: Actor, query: KpiQuery) -> Scorecard:

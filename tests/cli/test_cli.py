@@ -165,11 +165,11 @@ def test_demo_runs_the_real_app_path_and_writes_block_kit(tmp_path: Path, monkey
     assert "chat.postMessage" in result.output and "files.completeUploadExternal" in result.output
     assert (tmp_path / "out" / "campaign-chart.png").read_bytes().startswith(b"\x89PNG")
     files = sorted((tmp_path / "out").glob("*.json"))
-    # 9 answers to /kpi, the snapshot and the campaign report; then the morning after: 13 (numbered 13-21)
-    assert len(files) == 24
+    # 10 answers to /kpi, the snapshot and the campaign report; then the morning after: 13 (numbered 14-22)
+    assert len(files) == 25
     first = json.loads(files[0].read_text())
     assert first["blocks"][0]["type"] == "header"
-    for step in range(13, 22):
+    for step in range(14, 23):
         assert f"{step}. " in result.output and list((tmp_path / "out").glob(f"{step:02d}-*.json"))
     _assert_morning_after(slacks[0], tmp_path / "demo.db")
 

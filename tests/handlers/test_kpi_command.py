@@ -182,3 +182,32 @@ async def test_unexpected_failure_gives_a_generic_message_not_a_trace(
 async def test_bravo_agent_cannot_see_alpha_agent(seeded: Deps, slash: SlashCommand) -> None:
     payload = (await slash(BRAVO_AGENT, f"<@{AGENT_1}>")).json()
     assert "Thandi" not in json.dumps(payload)
+
+
+def _section_lines(payload: dict[str, Any]) -> list[str]:
+    return "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section").splitlines()
+
+
+async def test_manager_compares_the_teams_they_look_after_best_first(seeded: Deps, slash: SlashCommand) -> None:
+    payload = (await slash(MANAGER, "compare")).json()
+    assert payload["response_type"] == "ephemeral"
+    assert payload["blocks"][0]["text"]["text"] == "📊 Team comparison"
+    assert payload["blocks"][1]["elements"][0]["text"] == "today  ·  2 teams"
+    lines = _section_lines(payload)
+    # CSAT: Bravo 1/1 beats Alpha 20/24 (each against its own target: Bravo has none); handle time: lower is
+    # better, and only Alpha has a figure; items: a count.
+    assert "*CSAT*  ⚪ Team Bravo 100.0%  ·  🟠 Team Alpha 83.3%" in lines
+    assert "*Handle time*  🟠 Team Alpha 7m 30s" in lines
+    assert "*Items handled*  ⚪ Team Alpha 20" in lines
+    assert "2 teams" in payload["text"]
+
+
+async def test_compare_shows_a_lead_their_own_teams_only_and_refuses_agents(seeded: Deps, slash: SlashCommand) -> None:
+    lead = _section_lines((await slash(ALPHA_LEAD, "compare 7d")).json())
+    assert lead and all("Team Bravo" not in line for line in lead)
+    assert "*CSAT*  🟠 Team Alpha 81.1%" in lead  # 7 days: (20 + 40) / (24 + 50), a ratio of sums
+    refused = (await slash(AGENT_1, "compare")).json()
+    assert "Comparing teams is for team leaders and managers" in refused["text"]
+    assert refused["response_type"] == "ephemeral"
+    posted = (await slash(MANAGER, "compare post")).json()
+    assert "can't be posted to a channel" in posted["text"]

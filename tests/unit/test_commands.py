@@ -27,6 +27,8 @@ from bot.domain.periods import PeriodKind
         ("<@W0ENTERPRISE> today", KpiQuery(KpiSubject.MEMBER, slack_user_id="W0ENTERPRISE")),
         ("thandi@example.com", KpiQuery(KpiSubject.MEMBER, email="thandi@example.com")),
         ("Thandi@Example.COM mtd", KpiQuery(KpiSubject.MEMBER, PeriodKind.MTD, email="thandi@example.com")),
+        ("compare", KpiQuery(KpiSubject.COMPARE)),
+        ("Compare MTD", KpiQuery(KpiSubject.COMPARE, PeriodKind.MTD)),
         ("help", KpiQuery(KpiSubject.HELP)),
         ("?", KpiQuery(KpiSubject.HELP)),
         ("--help", KpiQuery(KpiSubject.HELP)),
@@ -63,6 +65,9 @@ def test_parse_kpi_command_help_ignores_the_rest() -> None:
         ("<@U123ABC> thandi@example.com", "I don't understand `thandi@example.com`."),
         ("team Alpha!", "I don't understand `Alpha!`."),  # the original spelling is echoed back
         ("7d 30d", "Give one period only."),
+        ("compare alpha", "I don't understand `alpha`."),  # it compares every team you look after
+        ("compare post", "can't be posted to a channel"),
+        ("compare 7d mtd", "Give one period only."),
     ],
 )
 def test_parse_kpi_command_rejects_bad_text_with_help(text: str, problem: str) -> None:
