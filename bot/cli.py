@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli_adherence import adherence_app
 from bot.cli_apikey import apikey_app
+from bot.cli_db import cli_settings, with_db
 from bot.cli_notices import export_notices
 from bot.cli_privacy import NO_ENCRYPTION_KEY, crypto_app, erase_agent, export_agent
-from bot.config import ConfigError, Settings, load_settings
-from bot.deps import Deps, build_deps
+from bot.config import ConfigError
+from bot.deps import Deps
 from bot.domain.org import OrgSpec
 from bot.ingest import adherence as adherence_import
 from bot.ingest import kpis as kpi_import
@@ -31,7 +32,6 @@ from bot.runtime import tune_gc
 from bot.services.adherence_kpis import compute_adherence_kpis
 from bot.store import audit
 from bot.store import org as org_store
-from bot.store.migrate import upgrade
 
 app = typer.Typer(help="Rhythm: a contact-centre team leader's operating rhythm, in Slack.", no_args_is_help=True)
 org_app = typer.Typer(help="Teams, leads and targets as configuration.", no_args_is_help=True)
@@ -53,30 +53,7 @@ app.add_typer(crypto_app, name="crypto")
 
 console = Console()
 err = Console(stderr=True)
-T = TypeVar("T")
 MAX_ERRORS_SHOWN = 200
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _with_db(settings: Settings, work: Callable[[Deps], Awaitable[T]]) -> T:
-    """Run ``work`` against a migrated database, disposing the engine afterwards."""
-
-    async def _run() -> T:
-        deps = build_deps(settings)
-        try:
-            await upgrade(deps.engine)
-            return await work(deps)
-        finally:
-            await deps.close()
-
-    return asyncio.run(_run())
 
 
 def _print_errors(errors: list[RowError], path: Path) -> None:
@@ -92,12 +69,12 @@ def migrate(
     database_url: Annotated[str | None, typer.Option(help="Overrides RHYTHM_DATABASE_URL.")] = None,
 ) -> None:
     """Create or upgrade the database schema (Alembic)."""
-    settings = _settings(database_url=database_url)
+    settings = cli_settings(database_url=database_url)
 
     async def work(deps: Deps) -> None:
         return None
 
-    _with_db(settings, work)
+    with_db(settings, work)
     console.print("[green]Database is up to date.[/green]")
 
 
@@ -128,7 +105,7 @@ def org_apply(
             await session.commit()
             return changes
 
-    changes = _with_db(_settings(), work)
+    changes = with_db(cli_settings(), work)
     if not changes:
         console.print("No changes: the database already matches " + file.name)
         return
@@ -162,7 +139,7 @@ def import_roster(
             await session.commit()
             return result
 
-    result = _with_db(_settings(), work)
+    result = with_db(cli_settings(), work)
     if result.errors:
         _print_errors(result.errors, file)
         raise typer.Exit(1)
@@ -188,7 +165,7 @@ def _run_import(file: Path, records: list[tuple[int, dict[str, Any]]], importer:
             await session.commit()
             return count, []
 
-    count, errors = _with_db(_settings(), work)
+    count, errors = with_db(cli_settings(), work)
     if errors:
         _print_errors(errors, file)
         raise typer.Exit(1)
@@ -241,7 +218,7 @@ def import_schedule(
     count = _run_import(file, records, importer, "schedule.import")
     console.print(f"[green]Imported {count} schedule segment(s)[/green] from {file.name}.")
     try:
-        result = _with_db(_settings(), lambda deps: compute_adherence_kpis(deps, only=touched))
+        result = with_db(cli_settings(), lambda deps: compute_adherence_kpis(deps, only=touched))
     except Exception as exc:  # the schedule is in: say how to finish the job rather than show a traceback
         days = sorted({d for team_days in touched.values() for d in team_days})
         err.print(
@@ -268,11 +245,11 @@ def pull_zendesk_command(
         since = deps.clock.now() - timedelta(days=days)
         return await pull_zendesk(deps, since=since, options=zendesk_options(deps), actor="cli")
 
-    settings = _settings()
+    settings = cli_settings()
     if not settings.zendesk_subdomain:
         err.print("[red]Configuration error:[/red] RHYTHM_ZENDESK_SUBDOMAIN is not set.")
         raise typer.Exit(2)
-    result = _with_db(settings, work)
+    result = with_db(settings, work)
     console.print(
         f"Zendesk: {result.tickets_seen} tickets ({result.solved} solved) over {result.pages} page(s); "
         f"{result.records_upserted} KPI sample(s) written."
@@ -299,7 +276,7 @@ def run() -> None:
     """Serve Slack (HTTP at /slack/events, or Socket Mode when SLACK_APP_TOKEN is set) and /healthz."""
     from bot.server import serve
 
-    settings = _settings()
+    settings = cli_settings()
     try:
         settings.require_slack()
     except ConfigError as exc:
@@ -321,7 +298,7 @@ def demo(
     """A demo campaign on embedded SQLite, driven through the real app path, with no Slack account."""
     from bot.sandbox.demo import run_demo
 
-    settings = _settings(database_url=database_url)
+    settings = cli_settings(database_url=database_url)
     asyncio.run(run_demo(settings, out=out, console=console))
 
 

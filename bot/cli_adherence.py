@@ -7,13 +7,13 @@ recompute the days they touched by themselves, and this command does any range b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from bot.cli_db import with_db_from_env
 from bot.deps import Deps
 from bot.services.adherence_kpis import KpiRun, compute_adherence_kpis
 from bot.store import audit, org
@@ -21,14 +21,7 @@ from bot.store import audit, org
 adherence_app = typer.Typer(help="Schedule adherence: recompute its daily KPIs.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-T = TypeVar("T")
 MAX_DAYS = 92
-
-
-def _with_db(work: Callable[[Deps], Awaitable[T]]) -> T:
-    from bot.cli import _settings, _with_db  # deferred: bot.cli imports this module to register the sub-app
-
-    return _with_db(_settings(), work)
 
 
 def _day(value: str, option: str) -> date:
@@ -66,7 +59,7 @@ def recompute(
             await session.commit()
         return result
 
-    result = _with_db(work)
+    result = with_db_from_env(work)
     if result is None:
         raise typer.Exit(1)
     console.print(

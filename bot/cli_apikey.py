@@ -6,28 +6,20 @@ warning goes to stderr. Only the key's SHA-256 is stored, so a lost key is revok
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli_db import with_db_from_env
 from bot.deps import Deps
 from bot.store import apikeys, audit
 
 apikey_app = typer.Typer(help="Bearer keys for the ingest API (shown once, stored hashed).", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _with_db(work: Callable[[Deps], Awaitable[T]]) -> T:
-    """Settings and a migrated database, exactly as every other ``rhythm`` command gets them."""
-    from bot.cli import _settings, _with_db  # deferred: bot.cli imports this module to register the sub-app
-
-    return _with_db(_settings(), work)
 
 
 def _when(at: datetime | None) -> str:
@@ -51,7 +43,7 @@ def create(
             await session.commit()
             return key
 
-    key = _with_db(work)
+    key = with_db_from_env(work)
     if key is None:
         raise typer.Exit(1)
     err.print(
@@ -74,7 +66,7 @@ def revoke(name: Annotated[str, typer.Argument(help="The key's name (see rhythm 
             await session.commit()
             return revoked
 
-    revoked = _with_db(work)
+    revoked = with_db_from_env(work)
     if revoked is None:
         err.print(f"[red]No API key named {name!r}[/red] (see rhythm apikey list).", highlight=False)
         raise typer.Exit(1)
@@ -93,7 +85,7 @@ def list_keys() -> None:
         async with deps.sessions() as session:
             return await apikeys.list_keys(session)
 
-    keys = _with_db(work)
+    keys = with_db_from_env(work)
     if not keys:
         console.print("No API keys yet. Create one with: rhythm apikey create NAME")
         return

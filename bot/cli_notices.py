@@ -8,28 +8,21 @@ on record from its midnight on: published, changed, acknowledged or reminded.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
+from bot.cli_db import with_db_from_env
 from bot.deps import Deps
 from bot.domain.notice_export import csv_text
 from bot.services.notice_reports import export_rows
 from bot.store import audit
 
 err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _with_db(work: Callable[[Deps], Awaitable[T]]) -> T:
-    from bot.cli import _settings, _with_db  # deferred: bot.cli imports this module to register the command
-
-    return _with_db(_settings(), work)
 
 
 def _since(value: str | None) -> date | None:
@@ -68,7 +61,7 @@ def export_notices(
             await session.commit()
         return csv_text(rows), len(rows)
 
-    text, count = _with_db(work)
+    text, count = with_db_from_env(work)
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -15,6 +15,7 @@ from typing import Annotated, Literal, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_db import with_db_from_env
 from bot.crypto import generate_key
 from bot.deps import Deps
 from bot.domain.errors import UserFacingError
@@ -28,15 +29,9 @@ NO_ENCRYPTION_KEY = (
 )
 
 
-def _with_db(work: Callable[[Deps], Awaitable[T]]) -> T:
-    from bot.cli import _settings, _with_db  # deferred: bot.cli imports this module to register the commands
-
-    return _with_db(_settings(), work)
-
-
 def _run(work: Callable[[Deps], Awaitable[T]]) -> T:
     try:
-        return _with_db(work)
+        return with_db_from_env(work)
     except UserFacingError as exc:
         err.print(f"[red]{exc.message}[/red] Nothing was exported or changed.", highlight=False)
         raise typer.Exit(1) from None
